@@ -8,7 +8,9 @@ import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 rmSync(join(root, "dist"), { recursive: true, force: true }); // no stale compiled tests
-const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", root], { stdio: "inherit" });
+const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", root], {
+  stdio: "inherit",
+});
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 function walk(dir) {
@@ -28,5 +30,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TYPETLS_TEST_CONCURRENCY ?? "2";
-const r = spawnSync(process.execPath, ["--test", `--test-concurrency=${concurrency}`, ...files], { stdio: "inherit" });
+const r = spawnSync(process.execPath, ["--test", `--test-concurrency=${concurrency}`, ...files], {
+  stdio: "inherit",
+});
 process.exit(r.status ?? 1);

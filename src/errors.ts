@@ -1,4 +1,4 @@
-import { AlertDescription, alertName } from "./alert.js";
+import { type AlertDescription, alertName } from "./alert.js";
 
 /**
  * The one error type the application sees for protocol failures.
@@ -18,7 +18,10 @@ export class TLSError extends Error {
     this.alert = alert;
     this.sentBy = sentBy;
     this.code =
-      code ?? (sentBy === "local" ? `ERR_TLS_ALERT_${alertName(alert).toUpperCase()}` : `ERR_TLS_PEER_ALERT_${alertName(alert).toUpperCase()}`);
+      code ??
+      (sentBy === "local"
+        ? `ERR_TLS_ALERT_${alertName(alert).toUpperCase()}`
+        : `ERR_TLS_PEER_ALERT_${alertName(alert).toUpperCase()}`);
   }
 
   get alertName(): string {

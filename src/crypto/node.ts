@@ -68,11 +68,13 @@ function describe(key: nc.KeyObject): { type: KeyType; bits: number; curve?: Cur
 }
 
 function pub(k: PublicKey): nc.KeyObject {
-  if (!(k instanceof NodePublicKey)) throw new Error("public key does not belong to the node crypto provider");
+  if (!(k instanceof NodePublicKey))
+    throw new Error("public key does not belong to the node crypto provider");
   return k.key;
 }
 function priv(k: PrivateKey): nc.KeyObject {
-  if (!(k instanceof NodePrivateKey)) throw new Error("private key does not belong to the node crypto provider");
+  if (!(k instanceof NodePrivateKey))
+    throw new Error("private key does not belong to the node crypto provider");
   return k.key;
 }
 
@@ -207,7 +209,10 @@ class NodeAead implements Aead {
 
 // ---- signatures -------------------------------------------------------------------------------
 
-function signOptions(scheme: SignatureScheme, key: nc.KeyObject): { hash: string | null; opts: nc.SignKeyObjectInput } {
+function signOptions(
+  scheme: SignatureScheme,
+  key: nc.KeyObject,
+): { hash: string | null; opts: nc.SignKeyObjectInput } {
   switch (scheme) {
     case SignatureScheme.ed25519:
     case SignatureScheme.ed448:
@@ -221,7 +226,11 @@ function signOptions(scheme: SignatureScheme, key: nc.KeyObject): { hash: string
       // RFC 8446 §4.2.3: salt length equal to the digest length.
       return {
         hash: schemeHash(scheme),
-        opts: { key, padding: nc.constants.RSA_PKCS1_PSS_PADDING, saltLength: nc.constants.RSA_PSS_SALTLEN_DIGEST },
+        opts: {
+          key,
+          padding: nc.constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: nc.constants.RSA_PSS_SALTLEN_DIGEST,
+        },
       };
     default:
       return { hash: schemeHash(scheme), opts: { key, padding: nc.constants.RSA_PKCS1_PADDING } };
@@ -264,7 +273,10 @@ export const nodeCrypto: CryptoProvider = {
   aead: (alg, key) => new NodeAead(alg, key),
 
   supportsGroup: (g) =>
-    g === NamedGroup.x25519 || g === NamedGroup.secp256r1 || g === NamedGroup.secp384r1 || g === NamedGroup.X25519MLKEM768,
+    g === NamedGroup.x25519 ||
+    g === NamedGroup.secp256r1 ||
+    g === NamedGroup.secp384r1 ||
+    g === NamedGroup.X25519MLKEM768,
   keyShare(group: NamedGroup): KeyShare {
     const s = makeShare(group);
     return { group, publicKey: s.publicKey, agree: (p) => s.agree(p) };
@@ -287,7 +299,8 @@ export const nodeCrypto: CryptoProvider = {
   },
 
   sign(scheme, key, data) {
-    if (!checkSchemeKey(scheme, key)) throw new Error(`key of type ${key.type} cannot sign with scheme 0x${scheme.toString(16)}`);
+    if (!checkSchemeKey(scheme, key))
+      throw new Error(`key of type ${key.type} cannot sign with scheme 0x${scheme.toString(16)}`);
     const { hash, opts } = signOptions(scheme, priv(key));
     return new Uint8Array(nc.sign(hash, data, opts));
   },

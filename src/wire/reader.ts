@@ -1,5 +1,5 @@
-import { TLSError } from "../errors.js";
 import { AlertDescription } from "../alert.js";
+import { TLSError } from "../errors.js";
 
 /**
  * Bounds-checked reader over a byte buffer: the only code that touches raw offsets when decoding.
@@ -41,7 +41,8 @@ export class Reader {
   u32(): number {
     this.need(4);
     const v =
-      this.buf[this.pos]! * 0x1000000 + ((this.buf[this.pos + 1]! << 16) | (this.buf[this.pos + 2]! << 8) | this.buf[this.pos + 3]!);
+      this.buf[this.pos]! * 0x1000000 +
+      ((this.buf[this.pos + 1]! << 16) | (this.buf[this.pos + 2]! << 8) | this.buf[this.pos + 3]!);
     this.pos += 4;
     return v;
   }

@@ -1,0 +1,279 @@
+import { NamedGroup, ProtocolVersion, parseGroup, SignatureScheme } from "./constants.js";
+import { nodeCrypto } from "./crypto/node.js";
+import type { CryptoProvider, PrivateKey } from "./crypto/provider.js";
+import { ALL_SUITES, type CipherSuite, DEFAULT_SUITES, suiteByName } from "./suites.js";
+import { equalBytes } from "./wire/bytes.js";
+import { type Certificate, parseCertificate, pemToDer } from "./x509/certificate.js";
+import { defaultRoots } from "./x509/roots.js";
+import { type CertVerifier, ChainVerifier } from "./x509/verify.js";
+
+/**
+ * Configuration, validated once and shared by many connections (like Go's tls.Config and
+ * rustls's ClientConfig/ServerConfig). Options are what the application writes; Config is the
+ * checked, normalised, immutable result.
+ */
+
+export type VersionName =
+  | "TLSv1.2"
+  | "TLSv1.3"
+  | "1.2"
+  | "1.3"
+  | "TLSv1"
+  | "TLSv1.1"
+  | "1.0"
+  | "1.1"
+  | "SSLv3";
+type PemInput = string | Uint8Array | readonly (string | Uint8Array)[];
+
+export interface CommonOptions {
+  minVersion?: VersionName;
+  maxVersion?: VersionName;
+  /** IANA or OpenSSL suite names, as an array or a ':'/','-separated string, in preference order. */
+  cipherSuites?: string | readonly string[];
+  /** Key-exchange groups in preference order: X25519, P-256, P-384 (OpenSSL names accepted). */
+  groups?: string | readonly string[];
+  alpnProtocols?: readonly string[];
+  /** Legacy: allow TLS_RSA_WITH_* suites (RSA key transport, no forward secrecy). Off by default. */
+  enableLegacyRsaKeyExchange?: boolean;
+  /** RFC 7627: refuse peers without extended_master_secret. Default true. */
+  requireExtendedMasterSecret?: boolean;
+  crypto?: CryptoProvider;
+  /** Largest handshake message accepted (bytes). Default 64 KiB. */
+  maxHandshakeMessageSize?: number;
+  /** Largest number of certificates accepted in a peer's chain. Default 10. */
+  maxCertificateChainLength?: number;
+}
+
+export interface CertKeyPair {
+  /** PEM (leaf first, then intermediates) or an array of DER certificates. */
+  cert: string | Uint8Array | readonly Uint8Array[];
+  /** PEM private key (PKCS#8, PKCS#1 or SEC1). */
+  key: string | Uint8Array;
+}
+
+export interface ClientOptions extends CommonOptions {
+  /** Name sent as SNI and checked against the certificate. An IP literal is checked but not sent. */
+  serverName?: string;
+  /** Trust anchors (PEM). Replaces the default roots (Node's bundled Mozilla list), as in node:tls. */
+  ca?: PemInput;
+  /** Verify the server's certificate chain and name. Default true. */
+  rejectUnauthorized?: boolean;
+  /** A custom verifier, in place of the built-in RFC 5280 ChainVerifier. */
+  verifier?: CertVerifier;
+  /** Client certificate, sent when the server asks for one. */
+  cert?: CertKeyPair["cert"];
+  key?: CertKeyPair["key"];
+}
+
+export type ClientAuthMode = "none" | "request" | "require";
+
+export interface ServerOptions extends CommonOptions {
+  /** Certificate chains with their keys; the first one that fits the client's name and algorithms is used. */
+  certificates?: readonly CertKeyPair[];
+  cert?: CertKeyPair["cert"];
+  key?: CertKeyPair["key"];
+  /** Trust anchors for client certificates. */
+  ca?: PemInput;
+  /** Client authentication: none (default), request (optional), require. */
+  clientAuth?: ClientAuthMode;
+  verifier?: CertVerifier;
+}
+
+export interface CertifiedKey {
+  chain: Uint8Array[];
+  leaf: Certificate;
+  key: PrivateKey;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+function parseVersion(v: VersionName): number {
+  switch (v) {
+    case "TLSv1.3":
+    case "1.3":
+      return ProtocolVersion.TLS1_3;
+    case "TLSv1.2":
+    case "1.2":
+      return ProtocolVersion.TLS1_2;
+    case "TLSv1.1":
+    case "1.1":
+      return ProtocolVersion.TLS1_1;
+    case "TLSv1":
+    case "1.0":
+      return ProtocolVersion.TLS1_0;
+    case "SSLv3":
+      throw new ConfigError("SSL 3.0 is not supported (RFC 7568)");
+    default:
+      throw new ConfigError(`unknown TLS version ${String(v)}`);
+  }
+}
+
+function listOf(v: string | readonly string[]): string[] {
+  return (typeof v === "string" ? v.split(/[:,\s]+/) : [...v]).filter((s) => s.length > 0);
+}
+
+function pemList(v: PemInput): Uint8Array[] {
+  const items = typeof v === "string" || v instanceof Uint8Array ? [v] : v;
+  const out: Uint8Array[] = [];
+  for (const item of items) {
+    if (typeof item === "string") out.push(...pemToDer(item));
+    else if (item[0] === 0x30) out.push(item);
+    else out.push(...pemToDer(new TextDecoder().decode(item)));
+  }
+  return out;
+}
+
+function certChain(cert: CertKeyPair["cert"]): Uint8Array[] {
+  if (typeof cert === "string" || cert instanceof Uint8Array) return pemList(cert);
+  return [...(cert as readonly Uint8Array[])];
+}
+
+export const DEFAULT_GROUPS: readonly NamedGroup[] = [
+  NamedGroup.x25519,
+  NamedGroup.secp256r1,
+  NamedGroup.secp384r1,
+];
+
+/** Our signature scheme preference (TLS 1.2 form; the same code points as TLS 1.3). */
+export const DEFAULT_SIGNATURE_SCHEMES: readonly SignatureScheme[] = [
+  SignatureScheme.ecdsa_secp256r1_sha256,
+  SignatureScheme.ecdsa_secp384r1_sha384,
+  SignatureScheme.ed25519,
+  SignatureScheme.rsa_pss_rsae_sha256,
+  SignatureScheme.rsa_pss_rsae_sha384,
+  SignatureScheme.rsa_pss_rsae_sha512,
+  SignatureScheme.rsa_pkcs1_sha256,
+  SignatureScheme.rsa_pkcs1_sha384,
+  SignatureScheme.rsa_pkcs1_sha512,
+];
+
+abstract class CommonConfig {
+  readonly crypto: CryptoProvider;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly suites: readonly CipherSuite[];
+  readonly groups: readonly NamedGroup[];
+  readonly signatureSchemes: readonly SignatureScheme[] = DEFAULT_SIGNATURE_SCHEMES;
+  readonly alpnProtocols: readonly string[];
+  readonly requireExtendedMasterSecret: boolean;
+  readonly maxHandshakeMessageSize: number;
+  readonly maxCertificateChainLength: number;
+
+  constructor(o: CommonOptions) {
+    this.crypto = o.crypto ?? nodeCrypto;
+    this.minVersion = parseVersion(o.minVersion ?? "TLSv1.2");
+    this.maxVersion = parseVersion(o.maxVersion ?? "TLSv1.2");
+    if (this.minVersion > this.maxVersion) throw new ConfigError("minVersion is above maxVersion");
+    if (this.minVersion < ProtocolVersion.TLS1_2)
+      throw new ConfigError("TLS 1.0 and 1.1 are not implemented yet");
+    if (this.maxVersion > ProtocolVersion.TLS1_2) throw new ConfigError("TLS 1.3 is not implemented yet");
+
+    const legacyRsa = o.enableLegacyRsaKeyExchange ?? false;
+    let suites: CipherSuite[];
+    if (o.cipherSuites !== undefined) {
+      suites = [];
+      for (const name of listOf(o.cipherSuites)) {
+        const s = suiteByName(name);
+        if (!s) throw new ConfigError(`unknown or unsupported cipher suite ${name}`);
+        if (s.kx === "RSA" && !legacyRsa) {
+          throw new ConfigError(
+            `${s.name} uses RSA key transport: set enableLegacyRsaKeyExchange to allow it`,
+          );
+        }
+        if (!suites.includes(s)) suites.push(s);
+      }
+    } else {
+      suites = legacyRsa ? [...ALL_SUITES] : [...DEFAULT_SUITES];
+    }
+    if (suites.length === 0) throw new ConfigError("no cipher suites enabled");
+    this.suites = suites;
+
+    if (o.groups !== undefined) {
+      const groups: NamedGroup[] = [];
+      for (const name of listOf(o.groups)) {
+        const g = parseGroup(name);
+        if (g === undefined || !this.crypto.supportsGroup(g))
+          throw new ConfigError(`unknown or unsupported group ${name}`);
+        if (g === NamedGroup.X25519MLKEM768) continue; // TLS 1.3 only; harmless to list
+        if (!groups.includes(g)) groups.push(g);
+      }
+      if (groups.length === 0) throw new ConfigError("no key-exchange groups enabled");
+      this.groups = groups;
+    } else {
+      this.groups = DEFAULT_GROUPS;
+    }
+
+    this.alpnProtocols = [...(o.alpnProtocols ?? [])];
+    for (const p of this.alpnProtocols) {
+      if (p.length === 0 || new TextEncoder().encode(p).length > 255)
+        throw new ConfigError(`invalid ALPN protocol "${p}"`);
+    }
+    this.requireExtendedMasterSecret = o.requireExtendedMasterSecret ?? true;
+    this.maxHandshakeMessageSize = o.maxHandshakeMessageSize ?? 65536;
+    this.maxCertificateChainLength = o.maxCertificateChainLength ?? 10;
+  }
+
+  protected loadCertifiedKey(pair: CertKeyPair): CertifiedKey {
+    const chain = certChain(pair.cert);
+    if (chain.length === 0) throw new ConfigError("certificate chain is empty");
+    const leaf = parseCertificate(chain[0]!);
+    let key: PrivateKey;
+    try {
+      key = this.crypto.importPrivateKey(pair.key);
+    } catch (e) {
+      throw new ConfigError(`cannot read private key: ${(e as Error).message}`);
+    }
+    if (!equalBytes(key.publicKey.spki, leaf.spki))
+      throw new ConfigError("private key does not match the certificate");
+    return { chain, leaf, key };
+  }
+}
+
+export class ClientConfig extends CommonConfig {
+  readonly verifier: CertVerifier | null;
+  readonly certificate: CertifiedKey | null;
+
+  constructor(o: ClientOptions = {}) {
+    super(o);
+    if (o.rejectUnauthorized === false) this.verifier = null;
+    else
+      this.verifier =
+        o.verifier ??
+        new ChainVerifier({
+          roots: o.ca !== undefined ? pemList(o.ca) : defaultRoots(),
+          crypto: this.crypto,
+        });
+    if ((o.cert === undefined) !== (o.key === undefined)) throw new ConfigError("cert and key go together");
+    this.certificate =
+      o.cert !== undefined && o.key !== undefined
+        ? this.loadCertifiedKey({ cert: o.cert, key: o.key })
+        : null;
+    Object.freeze(this);
+  }
+}
+
+export class ServerConfig extends CommonConfig {
+  readonly certificates: readonly CertifiedKey[];
+  readonly clientAuth: ClientAuthMode;
+  readonly verifier: CertVerifier | null;
+
+  constructor(o: ServerOptions) {
+    super(o);
+    const pairs: CertKeyPair[] = [...(o.certificates ?? [])];
+    if (o.cert !== undefined && o.key !== undefined) pairs.unshift({ cert: o.cert, key: o.key });
+    if (pairs.length === 0) throw new ConfigError("a server needs at least one certificate and key");
+    this.certificates = pairs.map((p) => this.loadCertifiedKey(p));
+    this.clientAuth = o.clientAuth ?? "none";
+    if (this.clientAuth !== "none") {
+      if (o.verifier) this.verifier = o.verifier;
+      else if (o.ca !== undefined)
+        this.verifier = new ChainVerifier({ roots: pemList(o.ca), crypto: this.crypto });
+      else throw new ConfigError("client authentication needs a ca (or a verifier)");
+    } else {
+      this.verifier = null;
+    }
+    Object.freeze(this);
+  }
+}

@@ -1,0 +1,471 @@
+import { type Alert, AlertDescription, AlertLevel, alertName, decodeAlert, encodeAlert } from "./alert.js";
+import type { ClientConfig, ServerConfig } from "./config.js";
+import { ContentType, versionName } from "./constants.js";
+import type { CryptoProvider } from "./crypto/provider.js";
+import { TLSError } from "./errors.js";
+import { Emitter } from "./events.js";
+import { startClient12 } from "./handshake/client12.js";
+import type {
+  HandshakeContext,
+  HandshakeInfo,
+  HandshakeState,
+  Incoming,
+  Secrets12,
+} from "./handshake/context.js";
+import type { Fields, HandshakeMessage } from "./handshake/messages/framing.js";
+import { exporter12 } from "./handshake/prf12.js";
+import { HandshakeReassembler } from "./handshake/reassembler.js";
+import { ExpectClientHello12 } from "./handshake/server12.js";
+import { Transcript } from "./handshake/transcript.js";
+import { RecordDeframer } from "./record/deframer.js";
+import type { RecordProtection } from "./record/protection.js";
+import { MAX_CIPHERTEXT_12, MAX_PLAINTEXT, recordHeader, type TLSRecord } from "./record/record.js";
+import { concat } from "./wire/bytes.js";
+
+/** A handshake message or record-level event, as shown by --trace and the demo. */
+export interface TraceEvent {
+  direction: "send" | "recv";
+  message: string;
+  fields: Fields;
+}
+
+export interface AlertEvent {
+  level: AlertLevel;
+  description: AlertDescription;
+  name: string;
+  sentBy: "local" | "peer";
+}
+
+export interface ConnectionEvents {
+  /** The handshake completed. */
+  handshake: (info: HandshakeInfo) => void;
+  /** Decrypted application data. */
+  data: (data: Uint8Array) => void;
+  /** The peer sent close_notify: no more data will arrive. */
+  end: () => void;
+  /** Every alert, sent or received. */
+  alert: (alert: AlertEvent) => void;
+  /** A fatal error; the connection is closed. */
+  error: (error: TLSError) => void;
+  /** The connection is closed in both directions (cleanly or not). */
+  close: () => void;
+  /** NSS key log lines (SSLKEYLOGFILE format). Only listen when the user asked for a key log. */
+  keylog: (line: string) => void;
+  trace: (event: TraceEvent) => void;
+  /** Bytes are waiting in takeOutgoing(). */
+  outgoing: () => void;
+}
+
+export type ConnectionState = "handshaking" | "established" | "closing" | "closed";
+
+const MAX_WARNING_ALERTS = 8;
+const MAX_EMPTY_RECORDS = 32;
+
+/**
+ * The sans-IO connection: bytes in (receive), bytes out (takeOutgoing), events in between. It
+ * knows nothing of sockets or timers. Every failure, whatever the input, ends in one fatal alert to
+ * the peer, one `error` event with a TLSError, and the closed state; receive() never throws.
+ */
+export abstract class Connection extends Emitter<ConnectionEvents> {
+  abstract readonly role: "client" | "server";
+  protected state: HandshakeState | null = null;
+  private phase: ConnectionState = "handshaking";
+  private readonly deframer = new RecordDeframer();
+  private readonly reassembler: HandshakeReassembler;
+  private readProtection: RecordProtection | null = null;
+  private writeProtection: RecordProtection | null = null;
+  /** Record version we write: 0x0301 until a version is negotiated (RFC 5246 Appendix E.1, RFC 8446 §5.1). */
+  private recordVersion = 0x0301;
+  private outgoing: Uint8Array[] = [];
+  private pendingHandshake: Uint8Array[] = [];
+  private pendingAppData: Uint8Array[] = [];
+  private sentCloseNotify = false;
+  private receivedCloseNotify = false;
+  private warningCount = 0;
+  private emptyCount = 0;
+  private started = false;
+  private info_: HandshakeInfo | null = null;
+  private secrets: Secrets12 | null = null;
+  private error_: TLSError | null = null;
+  protected readonly ctx: HandshakeContext;
+
+  constructor(
+    protected readonly crypto: CryptoProvider,
+    maxHandshakeMessageSize: number,
+  ) {
+    super();
+    this.reassembler = new HandshakeReassembler(maxHandshakeMessageSize);
+    this.ctx = this.makeContext();
+  }
+
+  /** The negotiated parameters, once the handshake is complete. */
+  get info(): HandshakeInfo | null {
+    return this.info_;
+  }
+  get connectionState(): ConnectionState {
+    return this.phase;
+  }
+  get handshakeComplete(): boolean {
+    return this.info_ !== null;
+  }
+  get error(): TLSError | null {
+    return this.error_;
+  }
+  get peerClosed(): boolean {
+    return this.receivedCloseNotify;
+  }
+
+  // ---- input ----------------------------------------------------------------------------------
+
+  /** Feeds bytes from the peer, in any chunking. Never throws. */
+  receive(bytes: Uint8Array): void {
+    this.start();
+    if (this.phase === "closed" || this.receivedCloseNotify) return;
+    this.guard(() => {
+      this.deframer.push(bytes);
+      for (;;) {
+        if (this.phase === "closed" || this.receivedCloseNotify) break;
+        const rec = this.deframer.next();
+        if (!rec) break;
+        this.processRecord(rec);
+      }
+      this.flush();
+    });
+  }
+
+  private processRecord(rec: TLSRecord): void {
+    let body: Uint8Array;
+    if (this.readProtection) {
+      body = this.readProtection.open(rec.type, rec.version, rec.fragment);
+    } else {
+      if (rec.fragment.length > MAX_PLAINTEXT) {
+        throw TLSError.local(
+          AlertDescription.record_overflow,
+          `plaintext record of ${rec.fragment.length} bytes`,
+        );
+      }
+      body = rec.fragment;
+    }
+    if (rec.type !== ContentType.handshake && this.reassembler.hasPartial) {
+      // A partial handshake message may not be interleaved with other content (RFC 8446 §5.1).
+      throw TLSError.local(
+        AlertDescription.unexpected_message,
+        `${ContentType[rec.type]} record inside a fragmented handshake message`,
+      );
+    }
+    switch (rec.type) {
+      case ContentType.handshake:
+        if (body.length === 0)
+          throw TLSError.local(AlertDescription.unexpected_message, "empty handshake record");
+        this.reassembler.push(body);
+        for (;;) {
+          const msg = this.reassembler.next();
+          if (!msg) break;
+          this.step({ kind: "handshake", msg });
+          if (this.phase === "closed") return;
+        }
+        return;
+      case ContentType.change_cipher_spec:
+        // RFC 5246 §7.1: struct { enum { change_cipher_spec(1), (255) } type; } ChangeCipherSpec;
+        if (body.length !== 1)
+          throw TLSError.local(AlertDescription.decode_error, "ChangeCipherSpec must be one byte");
+        if (body[0] !== 1)
+          throw TLSError.local(AlertDescription.illegal_parameter, "ChangeCipherSpec value is not 1");
+        this.step({ kind: "ccs" });
+        return;
+      case ContentType.alert:
+        this.processAlert(decodeAlert(body));
+        return;
+      case ContentType.application_data:
+        if (this.phase === "handshaking" || this.info_ === null) {
+          throw TLSError.local(
+            AlertDescription.unexpected_message,
+            "application data before the handshake completed",
+          );
+        }
+        if (body.length === 0) {
+          if (++this.emptyCount > MAX_EMPTY_RECORDS) {
+            throw TLSError.local(AlertDescription.unexpected_message, "too many empty records");
+          }
+          return;
+        }
+        this.emptyCount = 0;
+        this.warningCount = 0;
+        this.emit("data", body);
+        return;
+    }
+  }
+
+  private step(input: Incoming): void {
+    if (!this.state) throw TLSError.local(AlertDescription.unexpected_message, "no handshake in progress");
+    this.emptyCount = 0;
+    this.state = this.state.handle(this.ctx, input);
+  }
+
+  private processAlert(a: Alert): void {
+    const name = alertName(a.description);
+    this.emit("alert", { level: a.level, description: a.description, name, sentBy: "peer" });
+    if (a.description === AlertDescription.close_notify) {
+      this.receivedCloseNotify = true;
+      this.emit("end");
+      if (this.sentCloseNotify) {
+        this.phase = "closed";
+        this.emit("close");
+      } else {
+        // RFC 5246 §7.2.1: answer with our own close_notify and close down.
+        this.close();
+      }
+      return;
+    }
+    if (a.level === AlertLevel.warning && a.description !== AlertDescription.unexpected_message) {
+      // Warnings (user_canceled, no_renegotiation, ...) are reported and otherwise ignored, up to a limit.
+      if (++this.warningCount > MAX_WARNING_ALERTS) {
+        throw TLSError.local(AlertDescription.unexpected_message, "too many warning alerts");
+      }
+      return;
+    }
+    const err = TLSError.peer(a.description);
+    this.error_ = err;
+    this.phase = "closed";
+    this.emit("error", err);
+    this.emit("close");
+  }
+
+  // ---- output ---------------------------------------------------------------------------------
+
+  /** Queues application data; data written before the handshake completes is sent after it. */
+  write(data: Uint8Array): void {
+    if (this.phase === "closed" || this.sentCloseNotify) throw new Error("write after close");
+    if (data.length === 0) return;
+    if (!this.info_) {
+      this.pendingAppData.push(data);
+      return;
+    }
+    this.guard(() => {
+      this.writeRecords(ContentType.application_data, data);
+      this.flush();
+    });
+  }
+
+  /** Sends close_notify. The connection is closed when the peer's close_notify arrives (or at once if it already did). */
+  close(): void {
+    if (this.phase === "closed" || this.sentCloseNotify) return;
+    this.start();
+    this.guard(() => {
+      if (this.info_) this.flushAppData();
+      this.sendAlert({ level: AlertLevel.warning, description: AlertDescription.close_notify });
+      this.sentCloseNotify = true;
+      this.phase = this.receivedCloseNotify ? "closed" : "closing";
+      this.flush();
+      if (this.phase === "closed") this.emit("close");
+    });
+  }
+
+  /** Everything waiting to be sent to the peer, as one buffer (empty when nothing is waiting). */
+  takeOutgoing(): Uint8Array {
+    this.start();
+    if (this.outgoing.length === 0) return new Uint8Array(0);
+    const out = this.outgoing.length === 1 ? this.outgoing[0]! : concat(...this.outgoing);
+    this.outgoing = [];
+    return out;
+  }
+
+  get hasOutgoing(): boolean {
+    return this.outgoing.length > 0;
+  }
+
+  /** Aborts with a fatal alert (e.g. when the adapter times the handshake out). */
+  abort(
+    description: AlertDescription = AlertDescription.user_canceled,
+    message = "connection aborted",
+  ): void {
+    if (this.phase === "closed") return;
+    this.fail(TLSError.local(description, message));
+    this.flush();
+  }
+
+  /** RFC 5705 keying material exporter (TLS 1.2). */
+  exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array {
+    if (!this.info_ || !this.secrets) throw new Error("the handshake is not complete");
+    return exporter12(
+      this.crypto,
+      this.info_.cipherSuite.hash,
+      this.secrets.masterSecret,
+      label,
+      this.info_.clientRandom,
+      this.info_.serverRandom,
+      context,
+      length,
+    );
+  }
+
+  /** Makes the first handshake state (the client's ClientHello goes out here). */
+  protected abstract firstState(): HandshakeState;
+
+  /**
+   * Starts the handshake. Called by the first receive() or takeOutgoing() if not called before, so
+   * that listeners attached after construction still see the first message traced.
+   */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.guard(() => {
+      this.state = this.firstState();
+      this.flush();
+    });
+  }
+
+  private writeRecords(type: ContentType, data: Uint8Array): void {
+    for (let off = 0; off < data.length || (off === 0 && data.length === 0); off += MAX_PLAINTEXT) {
+      const chunk = data.subarray(off, Math.min(off + MAX_PLAINTEXT, data.length));
+      const body = this.writeProtection ? this.writeProtection.seal(type, this.recordVersion, chunk) : chunk;
+      const rec = new Uint8Array(5 + body.length);
+      rec.set(recordHeader(type, this.recordVersion, body.length), 0);
+      rec.set(body, 5);
+      this.outgoing.push(rec);
+      if (data.length === 0) break;
+    }
+  }
+
+  private flushHandshake(): void {
+    if (this.pendingHandshake.length === 0) return;
+    const all = concat(...this.pendingHandshake);
+    this.pendingHandshake = [];
+    this.writeRecords(ContentType.handshake, all);
+  }
+
+  private flushAppData(): void {
+    const pending = this.pendingAppData;
+    this.pendingAppData = [];
+    for (const d of pending) this.writeRecords(ContentType.application_data, d);
+  }
+
+  private sendAlert(a: Alert): void {
+    this.flushHandshake();
+    this.writeRecords(ContentType.alert, encodeAlert(a));
+    this.emit("alert", {
+      level: a.level,
+      description: a.description,
+      name: alertName(a.description),
+      sentBy: "local",
+    });
+  }
+
+  private flush(): void {
+    this.flushHandshake();
+    if (this.outgoing.length > 0) this.emit("outgoing");
+  }
+
+  /** Runs `fn`; any exception becomes a fatal alert, an error event and the closed state. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      const err =
+        e instanceof TLSError
+          ? e
+          : TLSError.local(
+              AlertDescription.internal_error,
+              `internal error: ${e instanceof Error ? e.message : String(e)}`,
+            );
+      if (!(e instanceof TLSError) && e instanceof Error) (err as { cause?: unknown }).cause = e;
+      this.fail(err);
+      this.flush();
+    }
+  }
+
+  private fail(err: TLSError): void {
+    if (this.phase === "closed") return;
+    if (err.sentBy === "local") {
+      this.pendingHandshake = [];
+      try {
+        this.sendAlert({ level: AlertLevel.fatal, description: err.alert });
+      } catch {
+        // Nothing more can be sent (e.g. sequence numbers exhausted).
+      }
+    }
+    this.error_ = err;
+    this.phase = "closed";
+    this.state = null;
+    this.emit("error", err);
+    this.emit("close");
+  }
+
+  private makeContext(): HandshakeContext {
+    const self = this;
+    const transcript = new Transcript();
+    return {
+      crypto: this.crypto,
+      transcript,
+      get role() {
+        return self.role;
+      },
+      send(msg: HandshakeMessage, name: string, fields: Fields = {}) {
+        transcript.add(msg.raw);
+        self.pendingHandshake.push(msg.raw);
+        self.emit("trace", { direction: "send", message: name, fields });
+      },
+      received(name: string, fields: Fields = {}) {
+        self.emit("trace", { direction: "recv", message: name, fields });
+      },
+      sendChangeCipherSpec(protection: RecordProtection) {
+        self.flushHandshake();
+        self.writeRecords(ContentType.change_cipher_spec, Uint8Array.of(1));
+        self.writeProtection = protection;
+        self.emit("trace", { direction: "send", message: "ChangeCipherSpec", fields: {} });
+      },
+      changeReadProtection(protection: RecordProtection) {
+        self.readProtection = protection;
+      },
+      setVersion(version: number) {
+        self.recordVersion = version;
+        self.deframer.expectedVersion = version;
+        self.deframer.maxFragment = MAX_CIPHERTEXT_12;
+      },
+      keylog(line: string) {
+        if (self.listenerCount("keylog") > 0) self.emit("keylog", line);
+      },
+      warn(description: number) {
+        self.sendAlert({ level: AlertLevel.warning, description });
+      },
+      complete(info: HandshakeInfo, secrets: Secrets12) {
+        self.info_ = info;
+        self.secrets = secrets;
+        self.phase = self.sentCloseNotify ? "closing" : "established";
+        self.flushHandshake();
+        self.emit("handshake", info);
+        self.flushAppData();
+      },
+    };
+  }
+
+  /** The protocol version as node:tls names it ("TLSv1.2"), once negotiated. */
+  get protocol(): string | null {
+    return this.info_ ? versionName(this.info_.version) : null;
+  }
+}
+
+export class ClientConnection extends Connection {
+  readonly role = "client" as const;
+  constructor(
+    readonly config: ClientConfig,
+    options: { serverName?: string } = {},
+  ) {
+    super(config.crypto, config.maxHandshakeMessageSize);
+    this.serverName = options.serverName;
+  }
+  readonly serverName: string | undefined;
+  protected firstState(): HandshakeState {
+    return startClient12(this.ctx, this.config, this.serverName);
+  }
+}
+
+export class ServerConnection extends Connection {
+  readonly role = "server" as const;
+  constructor(readonly config: ServerConfig) {
+    super(config.crypto, config.maxHandshakeMessageSize);
+  }
+  protected firstState(): HandshakeState {
+    return new ExpectClientHello12(this.config);
+  }
+}

@@ -1,0 +1,73 @@
+import type { NamedGroup } from "../constants.js";
+import type { CryptoProvider, PublicKey } from "../crypto/provider.js";
+import type { RecordProtection } from "../record/protection.js";
+import type { CipherSuite } from "../suites.js";
+import type { Certificate } from "../x509/certificate.js";
+import type { Fields, HandshakeMessage } from "./messages/framing.js";
+import type { Transcript } from "./transcript.js";
+
+/** What a handshake state receives: a whole handshake message, or a ChangeCipherSpec. */
+export type Incoming = { kind: "handshake"; msg: HandshakeMessage } | { kind: "ccs" };
+
+/**
+ * One handshake state = one expected message (or a small set). `handle` processes it and returns
+ * the next state; anything else is unexpected_message (the driver does that when `handle` says so
+ * by throwing). States carry the data they need from one step to the next.
+ */
+export interface HandshakeState {
+  readonly name: string;
+  handle(ctx: HandshakeContext, input: Incoming): HandshakeState;
+}
+
+/** What the negotiated connection looks like once the handshake is done. */
+export interface HandshakeInfo {
+  version: number;
+  protocol: string;
+  cipherSuite: CipherSuite;
+  /** The key-exchange group, for ECDHE. */
+  group?: NamedGroup;
+  serverName?: string;
+  alpnProtocol?: string;
+  /** The peer's chain as sent, leaf first. */
+  peerCertificates: Certificate[];
+  /** True when the peer's chain was verified (false with rejectUnauthorized: false or no client cert). */
+  peerVerified: boolean;
+  peerPublicKey?: PublicKey;
+  /** The signature scheme the peer signed the handshake with. */
+  peerSignatureScheme?: number;
+  /** The signature scheme we signed with. */
+  signatureScheme?: number;
+  extendedMasterSecret: boolean;
+  clientCertificateRequested: boolean;
+  resumed: boolean;
+  clientRandom: Uint8Array;
+  serverRandom: Uint8Array;
+}
+
+/** Secrets kept after the handshake for exporters (RFC 5705); never logged. */
+export interface Secrets12 {
+  masterSecret: Uint8Array;
+}
+
+/** The services a state may use: sending, record protection, transcript, events. */
+export interface HandshakeContext {
+  readonly crypto: CryptoProvider;
+  readonly transcript: Transcript;
+  readonly role: "client" | "server";
+  /** Queues a handshake message (and adds it to the transcript). `fields` describe it for traces. */
+  send(msg: HandshakeMessage, name: string, fields?: Fields): void;
+  /** Reports a received message to traces. */
+  received(name: string, fields?: Fields): void;
+  /** Sends ChangeCipherSpec and switches the write side to `protection`. */
+  sendChangeCipherSpec(protection: RecordProtection): void;
+  /** The peer's ChangeCipherSpec arrived: switch the read side to `protection`. */
+  changeReadProtection(protection: RecordProtection): void;
+  /** Fixes the record-layer version for the rest of the connection. */
+  setVersion(version: number): void;
+  /** An NSS key log line (only delivered when the application listens for it). */
+  keylog(line: string): void;
+  /** Sends a warning alert without changing state. */
+  warn(description: number): void;
+  /** The handshake is complete. */
+  complete(info: HandshakeInfo, secrets: Secrets12): void;
+}

@@ -1,0 +1,21 @@
+import type { HashAlgorithm } from "../constants.js";
+import type { CryptoProvider } from "../crypto/provider.js";
+import { concat } from "../wire/bytes.js";
+
+/**
+ * The handshake transcript: every handshake message as sent or received, with its header.
+ * The messages are kept (a handshake is small) so that the hash can be taken with whatever hash
+ * the negotiated suite names, at any point.
+ */
+export class Transcript {
+  private readonly messages: Uint8Array[] = [];
+  add(raw: Uint8Array): void {
+    this.messages.push(raw);
+  }
+  bytes(): Uint8Array {
+    return concat(...this.messages);
+  }
+  hash(crypto: CryptoProvider, alg: HashAlgorithm): Uint8Array {
+    return crypto.hash(alg, this.bytes());
+  }
+}

@@ -1,0 +1,181 @@
+import type { Socket } from "node:net";
+import { Duplex } from "node:stream";
+import { AlertDescription } from "../alert.js";
+import type { AlertEvent, Connection, TraceEvent } from "../connection.js";
+import { TLSError } from "../errors.js";
+import type { HandshakeInfo } from "../handshake/context.js";
+import type { Certificate } from "../x509/certificate.js";
+
+export interface SocketOptions {
+  /** Milliseconds for the handshake to complete before it is aborted. Default 60 000; 0 = none. */
+  handshakeTimeout?: number;
+}
+
+/**
+ * A TLS connection over a Node socket, as a Duplex stream of plaintext: the thin adapter between
+ * net.Socket and the sans-IO Connection. Events: 'secure' (handshake done; also 'secureConnect' on
+ * clients), 'keylog' (NSS key log line), 'trace' (handshake messages), 'alert', 'error', 'close'.
+ */
+export class TLSSocket extends Duplex {
+  /** True when the peer ended the TCP stream without close_notify (possible truncation). */
+  truncated = false;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private waitingDrain: (() => void) | null = null;
+
+  constructor(
+    readonly socket: Socket,
+    readonly connection: Connection,
+    options: SocketOptions = {},
+  ) {
+    super({ allowHalfOpen: false });
+    const conn = connection;
+    conn.on("outgoing", () => this.pump());
+    conn.on("data", (d) => {
+      if (!this.push(d)) socket.pause();
+    });
+    conn.on("handshake", (info) => {
+      this.clearTimer();
+      this.emit("secure", info);
+      if (conn.role === "client") this.emit("secureConnect", info);
+    });
+    conn.on("end", () => this.push(null));
+    conn.on("keylog", (line) => this.emit("keylog", line));
+    conn.on("trace", (t: TraceEvent) => this.emit("trace", t));
+    conn.on("alert", (a: AlertEvent) => this.emit("alert", a));
+    conn.on("error", (err) => {
+      this.clearTimer();
+      this.pump();
+      socket.end();
+      this.destroy(err);
+    });
+    conn.on("close", () => {
+      this.clearTimer();
+      this.pump();
+      if (!socket.destroyed) socket.end();
+    });
+
+    socket.on("data", (chunk: Buffer) =>
+      conn.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+    );
+    socket.on("end", () => {
+      if (conn.peerClosed || conn.connectionState === "closed") return;
+      if (!conn.handshakeComplete) {
+        this.destroy(
+          new TLSError(
+            AlertDescription.handshake_failure,
+            "peer",
+            "the peer closed the connection during the handshake",
+            "ECONNRESET",
+          ),
+        );
+        return;
+      }
+      this.truncated = true;
+      this.emit("truncated");
+      this.push(null);
+    });
+    socket.on("error", (err) => this.destroy(err));
+    socket.on("close", () => {
+      if (!this.destroyed) this.destroy();
+    });
+    socket.on("drain", () => {
+      const w = this.waitingDrain;
+      this.waitingDrain = null;
+      w?.();
+    });
+
+    const timeout = options.handshakeTimeout ?? 60_000;
+    if (timeout > 0) {
+      this.handshakeTimer = setTimeout(() => {
+        conn.abort(AlertDescription.user_canceled, `handshake not complete after ${timeout} ms`);
+      }, timeout);
+      this.handshakeTimer.unref?.();
+    }
+    // Starts the handshake (the client sends its ClientHello) after listeners are attached.
+    queueMicrotask(() => {
+      conn.start();
+      this.pump();
+    });
+  }
+
+  private clearTimer(): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+  }
+
+  private pump(): boolean {
+    const out = this.connection.takeOutgoing();
+    if (out.length === 0 || this.socket.destroyed || !this.socket.writable) return true;
+    return this.socket.write(out);
+  }
+
+  override _read(): void {
+    this.socket.resume();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    try {
+      this.connection.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    } catch (e) {
+      cb(this.connection.error ?? (e as Error));
+      return;
+    }
+    if (this.pump()) cb();
+    else this.waitingDrain = () => cb();
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.connection.close();
+    this.pump();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.clearTimer();
+    if (this.connection.connectionState !== "closed" && err)
+      this.connection.abort(AlertDescription.internal_error, err.message);
+    this.pump();
+    if (!this.socket.destroyed) {
+      this.socket.end();
+      this.socket.destroySoon?.();
+    }
+    cb(err);
+  }
+
+  // ---- node:tls-like accessors -----------------------------------------------------------------
+
+  get info(): HandshakeInfo | null {
+    return this.connection.info;
+  }
+  /** "TLSv1.2", or null before the handshake. */
+  getProtocol(): string | null {
+    return this.connection.protocol;
+  }
+  getCipher(): { name: string; standardName: string; version: string } | null {
+    const i = this.connection.info;
+    return i
+      ? { name: i.cipherSuite.opensslName, standardName: i.cipherSuite.name, version: i.protocol }
+      : null;
+  }
+  get alpnProtocol(): string | false {
+    return this.connection.info?.alpnProtocol ?? false;
+  }
+  get servername(): string | undefined {
+    return this.connection.info?.serverName;
+  }
+  get authorized(): boolean {
+    return this.connection.info?.peerVerified ?? false;
+  }
+  getPeerCertificates(): Certificate[] {
+    return this.connection.info?.peerCertificates ?? [];
+  }
+  exportKeyingMaterial(length: number, label: string, context?: Uint8Array): Uint8Array {
+    return this.connection.exportKeyingMaterial(label, length, context);
+  }
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return this.socket.remotePort;
+  }
+}

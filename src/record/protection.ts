@@ -1,0 +1,99 @@
+import { AlertDescription } from "../alert.js";
+import type { ContentType } from "../constants.js";
+import type { Aead, CryptoProvider } from "../crypto/provider.js";
+import { TLSError } from "../errors.js";
+import type { CipherSuite } from "../suites.js";
+import { MAX_PLAINTEXT } from "./record.js";
+
+/** Protects or unprotects record fragments in one direction, counting sequence numbers. */
+export interface RecordProtection {
+  seal(type: ContentType, version: number, plaintext: Uint8Array): Uint8Array;
+  /** Returns the plaintext; throws bad_record_mac / record_overflow. */
+  open(type: ContentType, version: number, fragment: Uint8Array): Uint8Array;
+}
+
+const SEQ_MAX = (1n << 64n) - 1n;
+
+/**
+ * TLS 1.2 AEAD record protection (RFC 5246 §6.2.3.3):
+ *   additional_data = seq_num + TLSCompressed.type + TLSCompressed.version + TLSCompressed.length
+ *   AES-GCM (RFC 5288 §3): nonce = salt[4] || nonce_explicit[8]; we send seq_num as nonce_explicit.
+ *   ChaCha20-Poly1305 (RFC 7905 §2): nonce = iv[12] XOR (0^4 || seq_num); nothing explicit.
+ */
+export class Aead12Protection implements RecordProtection {
+  private seq = 0n;
+  private readonly aead: Aead;
+  private readonly aad = new Uint8Array(13);
+  private readonly aadView = new DataView(this.aad.buffer);
+
+  constructor(
+    crypto: CryptoProvider,
+    private readonly suite: CipherSuite,
+    key: Uint8Array,
+    private readonly iv: Uint8Array,
+  ) {
+    this.aead = crypto.aead(suite.aead, key);
+  }
+
+  private nextSeq(): bigint {
+    const s = this.seq;
+    // Never wrap: the sequence number (and with it the nonce) would repeat (RFC 5246 §6.1).
+    if (s >= SEQ_MAX)
+      throw TLSError.local(AlertDescription.internal_error, "record sequence number exhausted");
+    this.seq = s + 1n;
+    return s;
+  }
+
+  private nonce(seq: bigint, explicit?: Uint8Array): Uint8Array {
+    const n = new Uint8Array(12);
+    if (this.suite.explicitNonceLength > 0) {
+      n.set(this.iv.subarray(0, 4), 0);
+      if (explicit) n.set(explicit, 4);
+      else new DataView(n.buffer).setBigUint64(4, seq);
+      return n;
+    }
+    new DataView(n.buffer).setBigUint64(4, seq);
+    for (let i = 0; i < 12; i++) n[i]! ^= this.iv[i]!;
+    return n;
+  }
+
+  private setAad(seq: bigint, type: number, version: number, length: number): Uint8Array {
+    this.aadView.setBigUint64(0, seq);
+    this.aad[8] = type;
+    this.aadView.setUint16(9, version);
+    this.aadView.setUint16(11, length);
+    return this.aad;
+  }
+
+  seal(type: ContentType, version: number, plaintext: Uint8Array): Uint8Array {
+    const seq = this.nextSeq();
+    const nonce = this.nonce(seq);
+    const sealed = this.aead.seal(nonce, this.setAad(seq, type, version, plaintext.length), plaintext);
+    const ex = this.suite.explicitNonceLength;
+    if (ex === 0) return sealed;
+    const out = new Uint8Array(ex + sealed.length);
+    out.set(nonce.subarray(4), 0);
+    out.set(sealed, ex);
+    return out;
+  }
+
+  open(type: ContentType, version: number, fragment: Uint8Array): Uint8Array {
+    const ex = this.suite.explicitNonceLength;
+    const overhead = ex + this.aead.tagLength;
+    if (fragment.length < overhead)
+      throw TLSError.local(AlertDescription.bad_record_mac, "record too short to be authentic");
+    const seq = this.nextSeq();
+    const nonce = this.nonce(seq, ex > 0 ? fragment.subarray(0, ex) : undefined);
+    const plainLength = fragment.length - overhead;
+    const pt = this.aead.open(nonce, this.setAad(seq, type, version, plainLength), fragment.subarray(ex));
+    if (pt === null) throw TLSError.local(AlertDescription.bad_record_mac, "record authentication failed");
+    if (pt.length > MAX_PLAINTEXT)
+      throw TLSError.local(AlertDescription.record_overflow, "decrypted record exceeds 2^14 bytes");
+    return pt;
+  }
+
+  /** For tests: start from a given sequence number. */
+  setSequenceForTest(seq: bigint): void {
+    this.seq = seq;
+  }
+}
