@@ -1,7 +1,15 @@
 import { NamedGroup, ProtocolVersion, parseGroup, SignatureScheme } from "./constants.js";
 import { nodeCrypto } from "./crypto/node.js";
 import type { CryptoProvider, PrivateKey } from "./crypto/provider.js";
-import { ALL_SUITES, type CipherSuite, DEFAULT_SUITES, suiteByName } from "./suites.js";
+import {
+  ALL_SUITES,
+  ALL_SUITES_13,
+  type CipherSuite,
+  type CipherSuite13,
+  DEFAULT_SUITES,
+  suite13ByName,
+  suiteByName,
+} from "./suites.js";
 import { equalBytes } from "./wire/bytes.js";
 import { type Certificate, parseCertificate, pemToDer } from "./x509/certificate.js";
 import { defaultRoots } from "./x509/roots.js";
@@ -28,10 +36,21 @@ type PemInput = string | Uint8Array | readonly (string | Uint8Array)[];
 export interface CommonOptions {
   minVersion?: VersionName;
   maxVersion?: VersionName;
-  /** IANA or OpenSSL suite names, as an array or a ':'/','-separated string, in preference order. */
+  /**
+   * IANA or OpenSSL suite names, as an array or a ':'/','-separated string, in preference order.
+   * TLS 1.3 suites (TLS_AES_128_GCM_SHA256, ...) and TLS 1.2 suites may be mixed; a list that names
+   * none of one kind leaves that kind at its default.
+   */
   cipherSuites?: string | readonly string[];
-  /** Key-exchange groups in preference order: X25519, P-256, P-384 (OpenSSL names accepted). */
+  /**
+   * Key-exchange groups in preference order: X25519MLKEM768, X25519, P-256, P-384 (OpenSSL names
+   * accepted). X25519MLKEM768 is TLS 1.3 only.
+   */
   groups?: string | readonly string[];
+  /** Client: the groups to send key shares for. Default: the first group, and the second too when the first is a post-quantum hybrid. */
+  keyShareGroups?: string | readonly string[];
+  /** TLS 1.3 middlebox compatibility mode (RFC 8446 §D.4): a legacy session id and dummy ChangeCipherSpec. Default true. */
+  middleboxCompatibility?: boolean;
   alpnProtocols?: readonly string[];
   /** Legacy: allow TLS_RSA_WITH_* suites (RSA key transport, no forward secrecy). Off by default. */
   enableLegacyRsaKeyExchange?: boolean;
@@ -131,6 +150,7 @@ function certChain(cert: CertKeyPair["cert"]): Uint8Array[] {
 }
 
 export const DEFAULT_GROUPS: readonly NamedGroup[] = [
+  NamedGroup.X25519MLKEM768,
   NamedGroup.x25519,
   NamedGroup.secp256r1,
   NamedGroup.secp384r1,
@@ -144,6 +164,9 @@ export const DEFAULT_SIGNATURE_SCHEMES: readonly SignatureScheme[] = [
   SignatureScheme.rsa_pss_rsae_sha256,
   SignatureScheme.rsa_pss_rsae_sha384,
   SignatureScheme.rsa_pss_rsae_sha512,
+  SignatureScheme.rsa_pss_pss_sha256,
+  SignatureScheme.rsa_pss_pss_sha384,
+  SignatureScheme.rsa_pss_pss_sha512,
   SignatureScheme.rsa_pkcs1_sha256,
   SignatureScheme.rsa_pkcs1_sha384,
   SignatureScheme.rsa_pkcs1_sha512,
@@ -153,8 +176,16 @@ abstract class CommonConfig {
   readonly crypto: CryptoProvider;
   readonly minVersion: number;
   readonly maxVersion: number;
+  /** TLS 1.2 suites. */
   readonly suites: readonly CipherSuite[];
+  /** TLS 1.3 suites. */
+  readonly suites13: readonly CipherSuite13[];
+  /** Groups for TLS 1.3, in preference order. */
   readonly groups: readonly NamedGroup[];
+  /** Groups usable in TLS 1.2 (no hybrids). */
+  readonly groups12: readonly NamedGroup[];
+  readonly keyShareGroups: readonly NamedGroup[];
+  readonly middleboxCompatibility: boolean;
   readonly signatureSchemes: readonly SignatureScheme[] = DEFAULT_SIGNATURE_SCHEMES;
   readonly alpnProtocols: readonly string[];
   readonly requireExtendedMasterSecret: boolean;
@@ -164,17 +195,22 @@ abstract class CommonConfig {
   constructor(o: CommonOptions) {
     this.crypto = o.crypto ?? nodeCrypto;
     this.minVersion = parseVersion(o.minVersion ?? "TLSv1.2");
-    this.maxVersion = parseVersion(o.maxVersion ?? "TLSv1.2");
+    this.maxVersion = parseVersion(o.maxVersion ?? "TLSv1.3");
     if (this.minVersion > this.maxVersion) throw new ConfigError("minVersion is above maxVersion");
     if (this.minVersion < ProtocolVersion.TLS1_2)
       throw new ConfigError("TLS 1.0 and 1.1 are not implemented yet");
-    if (this.maxVersion > ProtocolVersion.TLS1_2) throw new ConfigError("TLS 1.3 is not implemented yet");
 
     const legacyRsa = o.enableLegacyRsaKeyExchange ?? false;
     let suites: CipherSuite[];
+    let suites13: CipherSuite13[] = [];
     if (o.cipherSuites !== undefined) {
       suites = [];
       for (const name of listOf(o.cipherSuites)) {
+        const t = suite13ByName(name);
+        if (t) {
+          if (!suites13.includes(t)) suites13.push(t);
+          continue;
+        }
         const s = suiteByName(name);
         if (!s) throw new ConfigError(`unknown or unsupported cipher suite ${name}`);
         if (s.kx === "RSA" && !legacyRsa) {
@@ -184,11 +220,13 @@ abstract class CommonConfig {
         }
         if (!suites.includes(s)) suites.push(s);
       }
+      if (suites.length === 0) suites = legacyRsa ? [...ALL_SUITES] : [...DEFAULT_SUITES];
     } else {
       suites = legacyRsa ? [...ALL_SUITES] : [...DEFAULT_SUITES];
     }
-    if (suites.length === 0) throw new ConfigError("no cipher suites enabled");
+    if (suites13.length === 0) suites13 = [...ALL_SUITES_13];
     this.suites = suites;
+    this.suites13 = suites13;
 
     if (o.groups !== undefined) {
       const groups: NamedGroup[] = [];
@@ -196,14 +234,34 @@ abstract class CommonConfig {
         const g = parseGroup(name);
         if (g === undefined || !this.crypto.supportsGroup(g))
           throw new ConfigError(`unknown or unsupported group ${name}`);
-        if (g === NamedGroup.X25519MLKEM768) continue; // TLS 1.3 only; harmless to list
         if (!groups.includes(g)) groups.push(g);
       }
       if (groups.length === 0) throw new ConfigError("no key-exchange groups enabled");
       this.groups = groups;
     } else {
-      this.groups = DEFAULT_GROUPS;
+      this.groups = DEFAULT_GROUPS.filter((g) => this.crypto.supportsGroup(g));
     }
+    this.groups12 = this.groups.filter((g) => g !== NamedGroup.X25519MLKEM768);
+    if (this.groups12.length === 0 && this.maxVersion < ProtocolVersion.TLS1_3) {
+      throw new ConfigError("X25519MLKEM768 is TLS 1.3 only; add a classical group for TLS 1.2");
+    }
+    if (o.keyShareGroups !== undefined) {
+      const shares: NamedGroup[] = [];
+      for (const name of listOf(o.keyShareGroups)) {
+        const g = parseGroup(name);
+        if (g === undefined || !this.groups.includes(g)) {
+          throw new ConfigError(`key share group ${name} is not among the enabled groups`);
+        }
+        if (!shares.includes(g)) shares.push(g);
+      }
+      this.keyShareGroups = shares;
+    } else {
+      const first = this.groups[0]!;
+      const second = this.groups[1];
+      this.keyShareGroups =
+        first === NamedGroup.X25519MLKEM768 && second !== undefined ? [first, second] : [first];
+    }
+    this.middleboxCompatibility = o.middleboxCompatibility ?? true;
 
     this.alpnProtocols = [...(o.alpnProtocols ?? [])];
     for (const p of this.alpnProtocols) {

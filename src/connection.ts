@@ -4,22 +4,28 @@ import { ContentType, versionName } from "./constants.js";
 import type { CryptoProvider } from "./crypto/provider.js";
 import { TLSError } from "./errors.js";
 import { Emitter } from "./events.js";
-import { startClient12 } from "./handshake/client12.js";
+import { startClient } from "./handshake/client.js";
 import type {
   HandshakeContext,
   HandshakeInfo,
   HandshakeState,
   Incoming,
-  Secrets12,
+  Secrets,
+  SessionTicket13,
 } from "./handshake/context.js";
 import type { Fields, HandshakeMessage } from "./handshake/messages/framing.js";
-import { exporter12 } from "./handshake/prf12.js";
 import { HandshakeReassembler } from "./handshake/reassembler.js";
-import { ExpectClientHello12 } from "./handshake/server12.js";
+import { ExpectClientHello } from "./handshake/server.js";
 import { Transcript } from "./handshake/transcript.js";
 import { RecordDeframer } from "./record/deframer.js";
 import type { RecordProtection } from "./record/protection.js";
-import { MAX_CIPHERTEXT_12, MAX_PLAINTEXT, recordHeader, type TLSRecord } from "./record/record.js";
+import {
+  MAX_CIPHERTEXT_12,
+  MAX_CIPHERTEXT_13,
+  MAX_PLAINTEXT,
+  recordHeader,
+  type TLSRecord,
+} from "./record/record.js";
 import { concat } from "./wire/bytes.js";
 
 /** A handshake message or record-level event, as shown by --trace and the demo. */
@@ -54,6 +60,8 @@ export interface ConnectionEvents {
   trace: (event: TraceEvent) => void;
   /** Bytes are waiting in takeOutgoing(). */
   outgoing: () => void;
+  /** A session ticket (TLS 1.3 NewSessionTicket) for later resumption. */
+  session: (ticket: SessionTicket13) => void;
 }
 
 export type ConnectionState = "handshaking" | "established" | "closing" | "closed";
@@ -85,7 +93,11 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   private emptyCount = 0;
   private started = false;
   private info_: HandshakeInfo | null = null;
-  private secrets: Secrets12 | null = null;
+  private secrets: Secrets | null = null;
+  /** The negotiated version (0 until the ServerHello). */
+  private version = 0;
+  private compatCcsSeen = false;
+  private appDataRecords = 0;
   private error_: TLSError | null = null;
   protected readonly ctx: HandshakeContext;
 
@@ -135,8 +147,20 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
 
   private processRecord(rec: TLSRecord): void {
     let body: Uint8Array;
+    let type = rec.type;
+    if (this.version === 0x0304 && rec.type === ContentType.change_cipher_spec) {
+      // RFC 8446 §5: one unprotected ChangeCipherSpec of value 1 may arrive before the peer's
+      // Finished (middlebox compatibility); it is dropped. Any other is unexpected_message.
+      if (this.info_ || this.compatCcsSeen || rec.fragment.length !== 1 || rec.fragment[0] !== 1) {
+        throw TLSError.local(AlertDescription.unexpected_message, "ChangeCipherSpec in TLS 1.3");
+      }
+      this.compatCcsSeen = true;
+      return;
+    }
     if (this.readProtection) {
-      body = this.readProtection.open(rec.type, rec.version, rec.fragment);
+      const opened = this.readProtection.open(rec.type, rec.version, rec.fragment);
+      type = opened.type;
+      body = opened.fragment;
     } else {
       if (rec.fragment.length > MAX_PLAINTEXT) {
         throw TLSError.local(
@@ -146,14 +170,14 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       }
       body = rec.fragment;
     }
-    if (rec.type !== ContentType.handshake && this.reassembler.hasPartial) {
+    if (type !== ContentType.handshake && this.reassembler.hasPartial) {
       // A partial handshake message may not be interleaved with other content (RFC 8446 §5.1).
       throw TLSError.local(
         AlertDescription.unexpected_message,
-        `${ContentType[rec.type]} record inside a fragmented handshake message`,
+        `${ContentType[type] ?? type} record inside a fragmented handshake message`,
       );
     }
-    switch (rec.type) {
+    switch (type) {
       case ContentType.handshake:
         if (body.length === 0)
           throw TLSError.local(AlertDescription.unexpected_message, "empty handshake record");
@@ -166,6 +190,9 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
         }
         return;
       case ContentType.change_cipher_spec:
+        if (this.version === 0x0304) {
+          throw TLSError.local(AlertDescription.unexpected_message, "protected ChangeCipherSpec in TLS 1.3");
+        }
         // RFC 5246 §7.1: struct { enum { change_cipher_spec(1), (255) } type; } ChangeCipherSpec;
         if (body.length !== 1)
           throw TLSError.local(AlertDescription.decode_error, "ChangeCipherSpec must be one byte");
@@ -191,8 +218,11 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
         }
         this.emptyCount = 0;
         this.warningCount = 0;
+        this.appDataRecords++;
         this.emit("data", body);
         return;
+      default:
+        throw TLSError.local(AlertDescription.unexpected_message, `unknown content type ${type}`);
     }
   }
 
@@ -217,7 +247,12 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       }
       return;
     }
-    if (a.level === AlertLevel.warning && a.description !== AlertDescription.unexpected_message) {
+    // TLS 1.3 (RFC 8446 §6): the level is ignored; only user_canceled is not fatal.
+    const warning =
+      this.version === 0x0304
+        ? a.description === AlertDescription.user_canceled
+        : a.level === AlertLevel.warning;
+    if (warning && a.description !== AlertDescription.unexpected_message) {
       // Warnings (user_canceled, no_renegotiation, ...) are reported and otherwise ignored, up to a limit.
       if (++this.warningCount > MAX_WARNING_ALERTS) {
         throw TLSError.local(AlertDescription.unexpected_message, "too many warning alerts");
@@ -287,16 +322,27 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   /** RFC 5705 keying material exporter (TLS 1.2). */
   exportKeyingMaterial(label: string, length: number, context?: Uint8Array): Uint8Array {
     if (!this.info_ || !this.secrets) throw new Error("the handshake is not complete");
-    return exporter12(
-      this.crypto,
-      this.info_.cipherSuite.hash,
-      this.secrets.masterSecret,
-      label,
-      this.info_.clientRandom,
-      this.info_.serverRandom,
-      context,
-      length,
-    );
+    return this.secrets.exporter(label, context, length);
+  }
+
+  /**
+   * TLS 1.3 KeyUpdate (RFC 8446 §4.6.3): our sending keys change; with `requestPeer` (default) the
+   * peer is asked to change its keys too.
+   */
+  updateKeys(requestPeer = true): void {
+    if (
+      !this.info_ ||
+      this.version !== 0x0304 ||
+      this.phase !== "established" ||
+      !this.state?.requestKeyUpdate
+    ) {
+      throw new Error("KeyUpdate needs an established TLS 1.3 connection");
+    }
+    const state = this.state;
+    this.guard(() => {
+      state.requestKeyUpdate?.(this.ctx, requestPeer);
+      this.flush();
+    });
   }
 
   /** Makes the first handshake state (the client's ClientHello goes out here). */
@@ -318,9 +364,12 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   private writeRecords(type: ContentType, data: Uint8Array): void {
     for (let off = 0; off < data.length || (off === 0 && data.length === 0); off += MAX_PLAINTEXT) {
       const chunk = data.subarray(off, Math.min(off + MAX_PLAINTEXT, data.length));
-      const body = this.writeProtection ? this.writeProtection.seal(type, this.recordVersion, chunk) : chunk;
+      const sealed = this.writeProtection
+        ? this.writeProtection.seal(type, this.recordVersion, chunk)
+        : { type, fragment: chunk };
+      const body = sealed.fragment;
       const rec = new Uint8Array(5 + body.length);
-      rec.set(recordHeader(type, this.recordVersion, body.length), 0);
+      rec.set(recordHeader(sealed.type, this.recordVersion, body.length), 0);
       rec.set(body, 5);
       this.outgoing.push(rec);
       if (data.length === 0) break;
@@ -405,6 +454,10 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
         self.pendingHandshake.push(msg.raw);
         self.emit("trace", { direction: "send", message: name, fields });
       },
+      sendPostHandshake(msg: HandshakeMessage, name: string, fields: Fields = {}) {
+        self.pendingHandshake.push(msg.raw);
+        self.emit("trace", { direction: "send", message: name, fields });
+      },
       received(name: string, fields: Fields = {}) {
         self.emit("trace", { direction: "recv", message: name, fields });
       },
@@ -414,13 +467,47 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
         self.writeProtection = protection;
         self.emit("trace", { direction: "send", message: "ChangeCipherSpec", fields: {} });
       },
+      changeWriteProtection(protection: RecordProtection) {
+        self.flushHandshake();
+        self.writeProtection = protection;
+      },
+      sendCompatibilityCcs() {
+        self.flushHandshake();
+        self.writeRecords(ContentType.change_cipher_spec, Uint8Array.of(1));
+        self.emit("trace", {
+          direction: "send",
+          message: "ChangeCipherSpec",
+          fields: { note: "middlebox compatibility" },
+        });
+      },
       changeReadProtection(protection: RecordProtection) {
+        // RFC 8446 §5.1: handshake messages must not span a key change.
+        if (self.reassembler.hasPartial) {
+          throw TLSError.local(
+            AlertDescription.unexpected_message,
+            "handshake data left over at a key change",
+          );
+        }
         self.readProtection = protection;
       },
       setVersion(version: number) {
-        self.recordVersion = version;
-        self.deframer.expectedVersion = version;
-        self.deframer.maxFragment = MAX_CIPHERTEXT_12;
+        self.version = version;
+        if (version === 0x0304) {
+          // legacy_record_version is 0x0303 and is otherwise ignored (RFC 8446 §5.1).
+          self.recordVersion = 0x0303;
+          self.deframer.expectedVersion = undefined;
+          self.deframer.maxFragment = MAX_CIPHERTEXT_13;
+        } else {
+          self.recordVersion = version;
+          self.deframer.expectedVersion = version;
+          self.deframer.maxFragment = MAX_CIPHERTEXT_12;
+        }
+      },
+      get appDataRecords() {
+        return self.appDataRecords;
+      },
+      session(ticket: SessionTicket13) {
+        self.emit("session", ticket);
       },
       keylog(line: string) {
         if (self.listenerCount("keylog") > 0) self.emit("keylog", line);
@@ -428,7 +515,7 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       warn(description: number) {
         self.sendAlert({ level: AlertLevel.warning, description });
       },
-      complete(info: HandshakeInfo, secrets: Secrets12) {
+      complete(info: HandshakeInfo, secrets: Secrets) {
         self.info_ = info;
         self.secrets = secrets;
         self.phase = self.sentCloseNotify ? "closing" : "established";
@@ -456,7 +543,7 @@ export class ClientConnection extends Connection {
   }
   readonly serverName: string | undefined;
   protected firstState(): HandshakeState {
-    return startClient12(this.ctx, this.config, this.serverName);
+    return startClient(this.ctx, this.config, this.serverName);
   }
 }
 
@@ -466,6 +553,6 @@ export class ServerConnection extends Connection {
     super(config.crypto, config.maxHandshakeMessageSize);
   }
   protected firstState(): HandshakeState {
-    return new ExpectClientHello12(this.config);
+    return new ExpectClientHello(this.config);
   }
 }

@@ -120,6 +120,58 @@ export const TLS_RSA_WITH_AES_256_GCM_SHA384 = gcm(
   256,
 );
 
+/**
+ * TLS 1.3 cipher suites (RFC 8446 §B.4) name only the AEAD and the HKDF hash; key exchange and
+ * authentication are negotiated separately. OpenSSL uses the IANA names for them.
+ */
+export interface CipherSuite13 {
+  readonly id: number;
+  readonly name: string;
+  readonly opensslName: string;
+  readonly aead: AeadAlgorithm;
+  readonly keyLength: number;
+  readonly hash: HashAlgorithm;
+}
+
+function suite13(
+  id: number,
+  name: string,
+  aead: AeadAlgorithm,
+  keyLength: number,
+  hash: HashAlgorithm,
+): CipherSuite13 {
+  return { id, name, opensslName: name, aead, keyLength, hash };
+}
+
+export const TLS_AES_128_GCM_SHA256 = suite13(0x1301, "TLS_AES_128_GCM_SHA256", "aes-128-gcm", 16, "sha256");
+export const TLS_AES_256_GCM_SHA384 = suite13(0x1302, "TLS_AES_256_GCM_SHA384", "aes-256-gcm", 32, "sha384");
+export const TLS_CHACHA20_POLY1305_SHA256 = suite13(
+  0x1303,
+  "TLS_CHACHA20_POLY1305_SHA256",
+  "chacha20-poly1305",
+  32,
+  "sha256",
+);
+
+/** The TLS 1.3 suites, in the default preference order. */
+export const ALL_SUITES_13: readonly CipherSuite13[] = [
+  TLS_AES_128_GCM_SHA256,
+  TLS_AES_256_GCM_SHA384,
+  TLS_CHACHA20_POLY1305_SHA256,
+];
+
+export function suite13ById(id: number): CipherSuite13 | undefined {
+  return ALL_SUITES_13.find((s) => s.id === id);
+}
+
+export function suite13ByName(name: string): CipherSuite13 | undefined {
+  const n = name.trim().toUpperCase();
+  return ALL_SUITES_13.find((s) => s.name === n);
+}
+
+/** Either kind, as reported after a handshake. */
+export type AnySuite = CipherSuite | CipherSuite13;
+
 /** Signalling cipher suite values, never negotiated. */
 export const TLS_EMPTY_RENEGOTIATION_INFO_SCSV = 0x00ff; // RFC 5746
 export const TLS_FALLBACK_SCSV = 0x5600; // RFC 7507
@@ -150,5 +202,5 @@ export function suiteByName(name: string): CipherSuite | undefined {
 }
 
 export function suiteName(id: number): string {
-  return suiteById(id)?.name ?? `0x${id.toString(16).padStart(4, "0")}`;
+  return suiteById(id)?.name ?? suite13ById(id)?.name ?? `0x${id.toString(16).padStart(4, "0")}`;
 }

@@ -35,7 +35,8 @@ import {
   serverName as sniExt,
   supportedGroups,
 } from "./messages/extensions.js";
-import { decodeServerHello, describeServerHello, type ServerHello } from "./messages/server-hello.js";
+import type { HandshakeMessage } from "./messages/framing.js";
+import type { ServerHello } from "./messages/server-hello.js";
 import {
   decodeServerKeyExchange,
   describeServerKeyExchange,
@@ -49,7 +50,7 @@ import {
   encodeClientKeyExchange,
   encodeFinished,
 } from "./messages/simple.js";
-import { keyBlock12, masterSecret12, verifyData12 } from "./prf12.js";
+import { exporter12Secrets, keyBlock12, masterSecret12, verifyData12 } from "./prf12.js";
 import { makeRsaPreMaster } from "./rsa-kx.js";
 import { checkPeerScheme, chooseScheme, keyFitsSuite } from "./signing.js";
 
@@ -60,99 +61,45 @@ import { checkPeerScheme, chooseScheme, keyFitsSuite } from "./signing.js";
  *   10 ChangeCipherSpec  11 Finished  →  12 ChangeCipherSpec  13 Finished.
  */
 
-const IP_LITERAL = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
-
-/** What the client offered, kept to check the server's answers against. */
-interface Offer {
+/** What the client offered, kept to check the server's answers against (shared with TLS 1.3). */
+export interface Offer {
   readonly config: ClientConfig;
   readonly serverName: string | undefined;
   readonly hello: ClientHello;
   readonly clientRandom: Uint8Array;
 }
 
-/** Step 1: builds and sends the ClientHello; returns the state that waits for the ServerHello. */
-export function startClient12(
+/**
+ * Step 2 when the server chose TLS 1.2 (client.ts has read the ServerHello and checked the version
+ * and the downgrade sentinel). Continues with the TLS 1.2 states.
+ */
+export function serverHello12(
   ctx: HandshakeContext,
-  config: ClientConfig,
-  serverName: string | undefined,
+  offer: Offer,
+  msg: HandshakeMessage,
+  sh: ServerHello,
 ): HandshakeState {
-  const clientRandom = ctx.crypto.random(32);
-  const extensions: Extension[] = [];
-  const sni =
-    serverName !== undefined && !IP_LITERAL.test(serverName) ? serverName.replace(/\.$/, "") : undefined;
-  if (sni !== undefined) extensions.push({ type: ExtensionType.server_name, data: sniExt.encode(sni) });
-  extensions.push({ type: ExtensionType.supported_groups, data: supportedGroups.encode(config.groups) });
-  extensions.push({ type: ExtensionType.ec_point_formats, data: ecPointFormats.encode() });
-  extensions.push({
-    type: ExtensionType.signature_algorithms,
-    data: signatureAlgorithms.encode(config.signatureSchemes),
-  });
-  if (config.alpnProtocols.length > 0) {
-    extensions.push({
-      type: ExtensionType.application_layer_protocol_negotiation,
-      data: alpn.encode(config.alpnProtocols),
-    });
+  const { config, hello } = offer;
+  const suite = suiteById(sh.cipherSuite);
+  if (!suite || !hello.cipherSuites.includes(sh.cipherSuite)) {
+    throw TLSError.local(
+      AlertDescription.illegal_parameter,
+      `server chose cipher suite 0x${sh.cipherSuite.toString(16)}, which was not offered`,
+    );
   }
-  extensions.push({ type: ExtensionType.extended_master_secret, data: empty.encode() });
-  extensions.push({
-    type: ExtensionType.renegotiation_info,
-    data: renegotiationInfo.encode(new Uint8Array(0)),
-  });
-  const hello: ClientHello = {
-    legacyVersion: ProtocolVersion.TLS1_2,
-    random: clientRandom,
-    sessionId: new Uint8Array(0),
-    cipherSuites: config.suites.map((s) => s.id),
-    compressionMethods: [0],
-    extensions,
-  };
-  ctx.send(encodeClientHello(hello), "ClientHello", describeClientHello(hello));
-  return new ExpectServerHello({ config, serverName, hello, clientRandom });
-}
+  if (sh.compressionMethod !== 0)
+    throw TLSError.local(AlertDescription.illegal_parameter, "server chose a compression method");
 
-/** State after step 1: waiting for the ServerHello (step 2). */
-class ExpectServerHello implements HandshakeState {
-  readonly name = "ExpectServerHello";
-  constructor(private readonly offer: Offer) {}
-
-  handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
-    const msg = expect(this.name, input, HandshakeType.server_hello);
-    const sh = decodeServerHello(msg.body);
-    ctx.received("ServerHello", describeServerHello(sh));
-    const { config, hello } = this.offer;
-
-    if (
-      sh.extensions.some((e) => e.type === ExtensionType.supported_versions) ||
-      sh.legacyVersion !== ProtocolVersion.TLS1_2
-    ) {
-      // This client speaks TLS 1.2 only (for now): anything else was not offered.
-      const v = sh.legacyVersion;
-      throw TLSError.local(
-        AlertDescription.protocol_version,
-        `server chose ${versionName(v)}, which was not offered`,
-      );
-    }
-    const suite = suiteById(sh.cipherSuite);
-    if (!suite || !hello.cipherSuites.includes(sh.cipherSuite)) {
-      throw TLSError.local(
-        AlertDescription.illegal_parameter,
-        `server chose cipher suite 0x${sh.cipherSuite.toString(16)}, which was not offered`,
-      );
-    }
-    if (sh.compressionMethod !== 0)
-      throw TLSError.local(AlertDescription.illegal_parameter, "server chose a compression method");
-
-    const ext = readServerExtensions(sh, hello, config);
-    if (!ext.extendedMasterSecret && config.requireExtendedMasterSecret) {
-      throw TLSError.local(
-        AlertDescription.handshake_failure,
-        "server does not support extended_master_secret (RFC 7627)",
-      );
-    }
-    ctx.setVersion(ProtocolVersion.TLS1_2);
-    ctx.transcript.add(msg.raw);
-    return new ExpectCertificate({ ...this.offer, suite, serverRandom: sh.random, ...ext });
+  const ext = readServerExtensions(sh, hello, config);
+  if (!ext.extendedMasterSecret && config.requireExtendedMasterSecret) {
+    throw TLSError.local(
+      AlertDescription.handshake_failure,
+      "server does not support extended_master_secret (RFC 7627)",
+    );
   }
+  ctx.setVersion(ProtocolVersion.TLS1_2);
+  ctx.transcript.add(msg.raw);
+  return new ExpectCertificate({ ...offer, suite, serverRandom: sh.random, ...ext });
 }
 
 interface ServerExtensions {
@@ -171,6 +118,14 @@ function readServerExtensions(sh: ServerHello, hello: ClientHello, config: Clien
       );
     }
     switch (e.type) {
+      case ExtensionType.key_share:
+      case ExtensionType.psk_key_exchange_modes:
+      case ExtensionType.cookie:
+      case ExtensionType.pre_shared_key:
+        throw TLSError.local(
+          AlertDescription.illegal_parameter,
+          `${extensionName(e.type)} in a TLS 1.2 ServerHello`,
+        );
       case ExtensionType.server_name:
         if (e.data.length !== 0)
           throw TLSError.local(AlertDescription.decode_error, "server_name in ServerHello must be empty");
@@ -495,7 +450,7 @@ class ExpectFinished implements HandshakeState {
         clientRandom: d.clientRandom,
         serverRandom: d.serverRandom,
       },
-      { masterSecret: d.master },
+      exporter12Secrets(ctx.crypto, d.suite.hash, d.master, d.clientRandom, d.serverRandom),
     );
     return new ClientEstablished12();
   }

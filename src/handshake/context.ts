@@ -1,7 +1,7 @@
 import type { NamedGroup } from "../constants.js";
 import type { CryptoProvider, PublicKey } from "../crypto/provider.js";
 import type { RecordProtection } from "../record/protection.js";
-import type { CipherSuite } from "../suites.js";
+import type { AnySuite } from "../suites.js";
 import type { Certificate } from "../x509/certificate.js";
 import type { Fields, HandshakeMessage } from "./messages/framing.js";
 import type { Transcript } from "./transcript.js";
@@ -17,13 +17,15 @@ export type Incoming = { kind: "handshake"; msg: HandshakeMessage } | { kind: "c
 export interface HandshakeState {
   readonly name: string;
   handle(ctx: HandshakeContext, input: Incoming): HandshakeState;
+  /** TLS 1.3 established states: send a KeyUpdate (and ask the peer for one when `requestPeer`). */
+  requestKeyUpdate?(ctx: HandshakeContext, requestPeer: boolean): void;
 }
 
 /** What the negotiated connection looks like once the handshake is done. */
 export interface HandshakeInfo {
   version: number;
   protocol: string;
-  cipherSuite: CipherSuite;
+  cipherSuite: AnySuite;
   /** The key-exchange group, for ECDHE. */
   group?: NamedGroup;
   serverName?: string;
@@ -40,13 +42,31 @@ export interface HandshakeInfo {
   extendedMasterSecret: boolean;
   clientCertificateRequested: boolean;
   resumed: boolean;
+  /** TLS 1.3: the server asked for another key share with a HelloRetryRequest. */
+  helloRetry?: boolean;
   clientRandom: Uint8Array;
   serverRandom: Uint8Array;
 }
 
-/** Secrets kept after the handshake for exporters (RFC 5705); never logged. */
-export interface Secrets12 {
-  masterSecret: Uint8Array;
+/** What stays after the handshake: the exporter (RFC 5705 / RFC 8446 §7.5), over secrets it keeps to itself. */
+export interface Secrets {
+  exporter(label: string, context: Uint8Array | undefined, length: number): Uint8Array;
+}
+
+/** A TLS 1.3 NewSessionTicket, with what is needed to resume from it (RFC 8446 §4.6.1). */
+export interface SessionTicket13 {
+  version: 0x0304;
+  ticket: Uint8Array;
+  lifetime: number;
+  ageAdd: number;
+  nonce: Uint8Array;
+  /** PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length) */
+  psk: Uint8Array;
+  cipherSuite: number;
+  maxEarlyData: number;
+  serverName?: string;
+  alpnProtocol?: string;
+  receivedAt: number;
 }
 
 /** The services a state may use: sending, record protection, transcript, events. */
@@ -58,8 +78,14 @@ export interface HandshakeContext {
   send(msg: HandshakeMessage, name: string, fields?: Fields): void;
   /** Reports a received message to traces. */
   received(name: string, fields?: Fields): void;
+  /** Queues a post-handshake message (KeyUpdate, NewSessionTicket): not part of the transcript. */
+  sendPostHandshake(msg: HandshakeMessage, name: string, fields?: Fields): void;
   /** Sends ChangeCipherSpec and switches the write side to `protection`. */
   sendChangeCipherSpec(protection: RecordProtection): void;
+  /** Flushes what is queued under the current keys, then switches the write side (TLS 1.3). */
+  changeWriteProtection(protection: RecordProtection): void;
+  /** Sends a dummy ChangeCipherSpec (TLS 1.3 middlebox compatibility) without changing keys. */
+  sendCompatibilityCcs(): void;
   /** The peer's ChangeCipherSpec arrived: switch the read side to `protection`. */
   changeReadProtection(protection: RecordProtection): void;
   /** Fixes the record-layer version for the rest of the connection. */
@@ -69,5 +95,9 @@ export interface HandshakeContext {
   /** Sends a warning alert without changing state. */
   warn(description: number): void;
   /** The handshake is complete. */
-  complete(info: HandshakeInfo, secrets: Secrets12): void;
+  complete(info: HandshakeInfo, secrets: Secrets): void;
+  /** A session ticket arrived (TLS 1.3). */
+  session(ticket: SessionTicket13): void;
+  /** Number of application data records received so far (for rate limits on post-handshake messages). */
+  readonly appDataRecords: number;
 }

@@ -1,6 +1,7 @@
 import type { HashAlgorithm } from "../constants.js";
 import type { CryptoProvider } from "../crypto/provider.js";
 import { concat, utf8 } from "../wire/bytes.js";
+import type { Secrets } from "./context.js";
 
 /**
  * TLS 1.2 pseudorandom function and key derivation (RFC 5246 §5, §6.3, §8.1; RFC 7627 §4;
@@ -128,4 +129,18 @@ export function exporter12(
     seed = concat(seed, Uint8Array.of(context.length >> 8, context.length & 0xff), context);
   }
   return prf12(crypto, alg, master, label, seed, length);
+}
+
+/** The exporter of a TLS 1.2 connection, closed over its master secret. */
+export function exporter12Secrets(
+  crypto: CryptoProvider,
+  alg: HashAlgorithm,
+  master: Uint8Array,
+  clientRandom: Uint8Array,
+  serverRandom: Uint8Array,
+): Secrets {
+  return {
+    exporter: (label, context, length) =>
+      exporter12(crypto, alg, master, label, clientRandom, serverRandom, context, length),
+  };
 }

@@ -24,7 +24,7 @@ import {
   describeCertificateRequest12,
   encodeCertificateRequest12,
 } from "./messages/certificate-request.js";
-import { type ClientHello, decodeClientHello, describeClientHello } from "./messages/client-hello.js";
+import type { ClientHello } from "./messages/client-hello.js";
 import {
   alpn,
   type Extension,
@@ -37,6 +37,7 @@ import {
   supportedGroups,
   supportedVersions,
 } from "./messages/extensions.js";
+import type { HandshakeMessage } from "./messages/framing.js";
 import { describeServerHello, encodeServerHello, type ServerHello } from "./messages/server-hello.js";
 import { encodeEcdhParams, encodeServerKeyExchange } from "./messages/server-key-exchange.js";
 import {
@@ -46,7 +47,8 @@ import {
   encodeFinished,
   encodeServerHelloDone,
 } from "./messages/simple.js";
-import { keyBlock12, masterSecret12, verifyData12 } from "./prf12.js";
+import { DOWNGRADE_TLS12 } from "./messages/tls13.js";
+import { exporter12Secrets, keyBlock12, masterSecret12, verifyData12 } from "./prf12.js";
 import { decryptRsaPreMaster } from "./rsa-kx.js";
 import { checkPeerScheme, chooseScheme, keyFitsSuite } from "./signing.js";
 
@@ -80,17 +82,17 @@ interface Choice {
 /** RFC 5246 §7.4.1.4.1: a client without signature_algorithms is taken to support only SHA-1 signatures. */
 const DEFAULT_CLIENT_SCHEMES = [SignatureScheme.rsa_pkcs1_sha1, SignatureScheme.ecdsa_sha1];
 
-export class ExpectClientHello12 implements HandshakeState {
-  readonly name = "ExpectClientHello";
-  constructor(private readonly config: ServerConfig) {}
-
-  handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
-    const msg = expect(this.name, input, HandshakeType.client_hello);
-    const hello = decodeClientHello(msg.body);
-    ctx.received("ClientHello", describeClientHello(hello));
-    const config = this.config;
-
-    negotiateVersion(hello, config);
+/**
+ * Step 1 when TLS 1.2 was negotiated (server.ts has decoded the ClientHello and picked the version):
+ * the server's whole first flight, steps 2 to 6.
+ */
+export function clientHello12(
+  ctx: HandshakeContext,
+  config: ServerConfig,
+  msg: HandshakeMessage,
+  hello: ClientHello,
+): HandshakeState {
+  {
     if (!hello.compressionMethods.includes(0)) {
       throw TLSError.local(
         AlertDescription.illegal_parameter,
@@ -111,6 +113,8 @@ export class ExpectClientHello12 implements HandshakeState {
 
     // Step 2: ServerHello.
     const serverRandom = ctx.crypto.random(32);
+    // RFC 8446 §4.1.3: a TLS 1.3 server that negotiates TLS 1.2 says so in the last 8 bytes.
+    if (config.maxVersion >= ProtocolVersion.TLS1_3) serverRandom.set(DOWNGRADE_TLS12, 24);
     const extensions: Extension[] = [];
     if (offered.secureRenegotiation)
       extensions.push({
@@ -193,37 +197,6 @@ export class ExpectClientHello12 implements HandshakeState {
       requested,
     };
     return requested ? new ExpectClientCertificate(s) : new ExpectClientKeyExchange(s, null);
-  }
-}
-
-function negotiateVersion(hello: ClientHello, config: ServerConfig): void {
-  const sv = findExtension(hello.extensions, ExtensionType.supported_versions);
-  let clientMax: number;
-  if (sv) {
-    const versions = supportedVersions.decodeClient(sv);
-    // RFC 8446 §4.2.1: with supported_versions, legacy_version is ignored; pick from the list.
-    if (!versions.includes(ProtocolVersion.TLS1_2)) {
-      throw TLSError.local(
-        AlertDescription.protocol_version,
-        `client offers only ${versions.map(versionName).join(", ")}`,
-      );
-    }
-    clientMax = Math.max(...versions.filter((v) => v >> 8 === 3 && v <= ProtocolVersion.TLS1_3));
-  } else {
-    if (hello.legacyVersion < config.minVersion) {
-      throw TLSError.local(
-        AlertDescription.protocol_version,
-        `client offers only ${versionName(hello.legacyVersion)}`,
-      );
-    }
-    clientMax = hello.legacyVersion;
-  }
-  // RFC 7507 §3: a fallback retry below our highest version means something interfered.
-  if (hello.cipherSuites.includes(TLS_FALLBACK_SCSV) && clientMax < config.maxVersion) {
-    throw TLSError.local(
-      AlertDescription.inappropriate_fallback,
-      "TLS_FALLBACK_SCSV with a version below our highest",
-    );
   }
 }
 
@@ -488,7 +461,7 @@ class ExpectFinished implements HandshakeState {
         clientRandom: k.clientRandom,
         serverRandom: k.serverRandom,
       },
-      { masterSecret: k.master },
+      exporter12Secrets(ctx.crypto, k.suite.hash, k.master, k.clientRandom, k.serverRandom),
     );
     return new ServerEstablished12();
   }

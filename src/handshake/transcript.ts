@@ -12,6 +12,11 @@ export class Transcript {
   add(raw: Uint8Array): void {
     this.messages.push(raw);
   }
+  /** Starts over from `first` (TLS 1.3 HelloRetryRequest: message_hash replaces ClientHello1). */
+  reset(first: Uint8Array): void {
+    this.messages.length = 0;
+    this.messages.push(first);
+  }
   bytes(): Uint8Array {
     return concat(...this.messages);
   }

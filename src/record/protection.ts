@@ -1,15 +1,22 @@
 import { AlertDescription } from "../alert.js";
 import type { ContentType } from "../constants.js";
-import type { Aead, CryptoProvider } from "../crypto/provider.js";
+import type { Aead, AeadAlgorithm, CryptoProvider } from "../crypto/provider.js";
 import { TLSError } from "../errors.js";
 import type { CipherSuite } from "../suites.js";
 import { MAX_PLAINTEXT } from "./record.js";
 
 /** Protects or unprotects record fragments in one direction, counting sequence numbers. */
 export interface RecordProtection {
-  seal(type: ContentType, version: number, plaintext: Uint8Array): Uint8Array;
-  /** Returns the plaintext; throws bad_record_mac / record_overflow. */
-  open(type: ContentType, version: number, fragment: Uint8Array): Uint8Array;
+  /** The TLS version whose record format this is. */
+  readonly version: 0x0303 | 0x0304;
+  /** Returns the protected record (outer type and fragment). */
+  seal(
+    type: ContentType,
+    version: number,
+    plaintext: Uint8Array,
+  ): { type: ContentType; fragment: Uint8Array };
+  /** Returns the real content type and plaintext; throws bad_record_mac / record_overflow / unexpected_message. */
+  open(type: ContentType, version: number, fragment: Uint8Array): { type: ContentType; fragment: Uint8Array };
 }
 
 const SEQ_MAX = (1n << 64n) - 1n;
@@ -21,6 +28,7 @@ const SEQ_MAX = (1n << 64n) - 1n;
  *   ChaCha20-Poly1305 (RFC 7905 §2): nonce = iv[12] XOR (0^4 || seq_num); nothing explicit.
  */
 export class Aead12Protection implements RecordProtection {
+  readonly version = 0x0303;
   private seq = 0n;
   private readonly aead: Aead;
   private readonly aad = new Uint8Array(13);
@@ -65,7 +73,15 @@ export class Aead12Protection implements RecordProtection {
     return this.aad;
   }
 
-  seal(type: ContentType, version: number, plaintext: Uint8Array): Uint8Array {
+  seal(
+    type: ContentType,
+    version: number,
+    plaintext: Uint8Array,
+  ): { type: ContentType; fragment: Uint8Array } {
+    return { type, fragment: this.sealBody(type, version, plaintext) };
+  }
+
+  private sealBody(type: ContentType, version: number, plaintext: Uint8Array): Uint8Array {
     const seq = this.nextSeq();
     const nonce = this.nonce(seq);
     const sealed = this.aead.seal(nonce, this.setAad(seq, type, version, plaintext.length), plaintext);
@@ -77,7 +93,15 @@ export class Aead12Protection implements RecordProtection {
     return out;
   }
 
-  open(type: ContentType, version: number, fragment: Uint8Array): Uint8Array {
+  open(
+    type: ContentType,
+    version: number,
+    fragment: Uint8Array,
+  ): { type: ContentType; fragment: Uint8Array } {
+    return { type, fragment: this.openBody(type, version, fragment) };
+  }
+
+  private openBody(type: ContentType, version: number, fragment: Uint8Array): Uint8Array {
     const ex = this.suite.explicitNonceLength;
     const overhead = ex + this.aead.tagLength;
     if (fragment.length < overhead)
@@ -93,6 +117,86 @@ export class Aead12Protection implements RecordProtection {
   }
 
   /** For tests: start from a given sequence number. */
+  setSequenceForTest(seq: bigint): void {
+    this.seq = seq;
+  }
+}
+
+/**
+ * TLS 1.3 record protection (RFC 8446 §5.2-5.3):
+ *   struct { opaque content[length]; ContentType type; uint8 zeros[length_of_padding]; } TLSInnerPlaintext;
+ *   TLSCiphertext: opaque_type = application_data(23), legacy_record_version = 0x0303, encrypted_record.
+ *   nonce = iv XOR (0^4 || seq_num);  additional_data = the 5-byte record header.
+ */
+export class Aead13Protection implements RecordProtection {
+  readonly version = 0x0304;
+  private seq = 0n;
+  private readonly aead: Aead;
+
+  constructor(
+    crypto: CryptoProvider,
+    aead: AeadAlgorithm,
+    key: Uint8Array,
+    private readonly iv: Uint8Array,
+  ) {
+    this.aead = crypto.aead(aead, key);
+  }
+
+  private nonce(): Uint8Array {
+    const s = this.seq;
+    if (s >= SEQ_MAX)
+      throw TLSError.local(AlertDescription.internal_error, "record sequence number exhausted");
+    this.seq = s + 1n;
+    const n = new Uint8Array(12);
+    new DataView(n.buffer).setBigUint64(4, s);
+    for (let i = 0; i < 12; i++) n[i]! ^= this.iv[i]!;
+    return n;
+  }
+
+  seal(
+    type: ContentType,
+    _version: number,
+    plaintext: Uint8Array,
+  ): { type: ContentType; fragment: Uint8Array } {
+    const inner = new Uint8Array(plaintext.length + 1);
+    inner.set(plaintext, 0);
+    inner[plaintext.length] = type;
+    const length = inner.length + this.aead.tagLength;
+    const aad = Uint8Array.of(23, 3, 3, length >> 8, length & 0xff);
+    return { type: 23, fragment: this.aead.seal(this.nonce(), aad, inner) };
+  }
+
+  open(
+    type: ContentType,
+    version: number,
+    fragment: Uint8Array,
+  ): { type: ContentType; fragment: Uint8Array } {
+    if (type !== 23) {
+      throw TLSError.local(
+        AlertDescription.unexpected_message,
+        `unprotected record of type ${type} after keys were set`,
+      );
+    }
+    if (fragment.length < this.aead.tagLength + 1)
+      throw TLSError.local(AlertDescription.bad_record_mac, "record too short to be authentic");
+    const aad = Uint8Array.of(
+      type,
+      version >> 8,
+      version & 0xff,
+      fragment.length >> 8,
+      fragment.length & 0xff,
+    );
+    const inner = this.aead.open(this.nonce(), aad, fragment);
+    if (inner === null) throw TLSError.local(AlertDescription.bad_record_mac, "record authentication failed");
+    if (inner.length > MAX_PLAINTEXT + 1)
+      throw TLSError.local(AlertDescription.record_overflow, "decrypted record exceeds 2^14 + 1 bytes");
+    let end = inner.length - 1;
+    while (end >= 0 && inner[end] === 0) end--;
+    if (end < 0)
+      throw TLSError.local(AlertDescription.unexpected_message, "record with no content type (all padding)");
+    return { type: inner[end]!, fragment: inner.subarray(0, end) };
+  }
+
   setSequenceForTest(seq: bigint): void {
     this.seq = seq;
   }

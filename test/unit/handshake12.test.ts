@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { pair, pump } from "./pair.js";
 
 test("TLS 1.2 in-memory handshake, data both ways, close_notify", () => {
-  const { c, s } = pair();
+  const { c, s } = pair({ maxVersion: "TLSv1.2" });
   const got: string[] = [];
   c.on("data", (d) => got.push(`c:${new TextDecoder().decode(d)}`));
   s.on("data", (d) => got.push(`s:${new TextDecoder().decode(d)}`));

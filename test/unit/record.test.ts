@@ -86,8 +86,8 @@ describe("TLS 1.2 AEAD record protection", () => {
     const w = new Aead12Protection(nodeCrypto, suite, key16, salt);
     const r = new Aead12Protection(nodeCrypto, suite, key16, salt);
     const pt = new TextEncoder().encode("record one");
-    const c0 = w.seal(ContentType.application_data, 0x0303, pt);
-    const c1 = w.seal(ContentType.application_data, 0x0303, pt);
+    const c0 = w.seal(ContentType.application_data, 0x0303, pt).fragment;
+    const c1 = w.seal(ContentType.application_data, 0x0303, pt).fragment;
     assert.equal(c0.length, 8 + pt.length + 16);
     assert.deepEqual(Array.from(c0.subarray(0, 8)), [0, 0, 0, 0, 0, 0, 0, 0]);
     assert.deepEqual(Array.from(c1.subarray(0, 8)), [0, 0, 0, 0, 0, 0, 0, 1]);
@@ -96,8 +96,8 @@ describe("TLS 1.2 AEAD record protection", () => {
     const nonce = concat(salt, new Uint8Array(8));
     const aad = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 23, 3, 3, 0, pt.length);
     assert.deepEqual(nodeCrypto.aead("aes-128-gcm", key16).open(nonce, aad, c0.subarray(8)), pt);
-    assert.deepEqual(r.open(ContentType.application_data, 0x0303, c0), pt);
-    assert.deepEqual(r.open(ContentType.application_data, 0x0303, c1), pt);
+    assert.deepEqual(r.open(ContentType.application_data, 0x0303, c0).fragment, pt);
+    assert.deepEqual(r.open(ContentType.application_data, 0x0303, c1).fragment, pt);
   });
 
   test("ChaCha20-Poly1305: nonce = iv XOR seq (RFC 7905), nothing explicit", () => {
@@ -105,8 +105,8 @@ describe("TLS 1.2 AEAD record protection", () => {
     const iv = new Uint8Array(12).fill(0x55);
     const w = new Aead12Protection(nodeCrypto, suite, key32, iv);
     const pt = Uint8Array.of(1, 2, 3);
-    w.seal(ContentType.application_data, 0x0303, pt);
-    const c1 = w.seal(ContentType.application_data, 0x0303, pt); // seq 1
+    w.seal(ContentType.application_data, 0x0303, pt).fragment;
+    const c1 = w.seal(ContentType.application_data, 0x0303, pt).fragment; // seq 1
     assert.equal(c1.length, pt.length + 16);
     const nonce = new Uint8Array(iv);
     nonce[11]! ^= 1;
@@ -118,7 +118,7 @@ describe("TLS 1.2 AEAD record protection", () => {
     const suite = TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384;
     const iv = Uint8Array.of(1, 2, 3, 4);
     const mk = () => new Aead12Protection(nodeCrypto, suite, key32, iv);
-    const c = mk().seal(ContentType.application_data, 0x0303, new Uint8Array(100));
+    const c = mk().seal(ContentType.application_data, 0x0303, new Uint8Array(100)).fragment;
     for (let i = 0; i < c.length; i += 17) {
       const t = new Uint8Array(c);
       t[i]! ^= 0x80;
@@ -150,7 +150,7 @@ describe("TLS 1.2 AEAD record protection", () => {
       ContentType.application_data,
       0x0303,
       new Uint8Array(16385),
-    );
+    ).fragment;
     assert.throws(
       () => new Aead12Protection(nodeCrypto, suite, key16, iv).open(ContentType.application_data, 0x0303, c),
       isAlert(AlertDescription.record_overflow),

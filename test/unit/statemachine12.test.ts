@@ -32,6 +32,8 @@ import {
   plaintextAlerts,
 } from "./records.js";
 
+const TLS12 = { maxVersion: "TLSv1.2" } as const;
+
 /** Collects what a connection reports. */
 function watch(conn: Connection) {
   const w = {
@@ -73,7 +75,9 @@ function assertFailed(
 }
 
 function client(opts: ConstructorParameters<typeof ClientConfig>[0] = {}) {
-  const c = new ClientConnection(new ClientConfig({ ca: demo.ca, ...opts }), { serverName: "localhost" });
+  const c = new ClientConnection(new ClientConfig({ ca: demo.ca, maxVersion: "TLSv1.2", ...opts }), {
+    serverName: "localhost",
+  });
   return { c, w: watch(c), hello: c.takeOutgoing() };
 }
 function server(opts: Partial<ConstructorParameters<typeof ServerConfig>[0]> = {}) {
@@ -295,15 +299,18 @@ describe("server state machine rejects out-of-order and invalid client messages"
     }
   });
 
-  test("TLS_FALLBACK_SCSV from a client at our highest version is accepted (RFC 7507)", () => {
-    const { s, w } = server();
-    s.receive(helloRecord(baseHello({ cipherSuites: [0xc02b, TLS_FALLBACK_SCSV] })));
-    assert.deepEqual(w.errors, []);
+  test("TLS_FALLBACK_SCSV: accepted at our highest version, inappropriate_fallback below it (RFC 7507)", () => {
+    const at = server({ maxVersion: "TLSv1.2" });
+    at.s.receive(helloRecord(baseHello({ cipherSuites: [0xc02b, TLS_FALLBACK_SCSV] })));
+    assert.deepEqual(at.w.errors, []);
     assert.ok(
-      handshakeMessages(parseRecords(s.takeOutgoing())).some(
+      handshakeMessages(parseRecords(at.s.takeOutgoing())).some(
         (m) => m.type === HandshakeType.server_hello_done,
       ),
     );
+    const below = server(); // supports TLS 1.3; the client retried with 1.2 only
+    below.s.receive(helloRecord(baseHello({ cipherSuites: [0xc02b, TLS_FALLBACK_SCSV] })));
+    assertFailed(below.s, below.w, AlertDescription.inappropriate_fallback);
   });
 
   test("no cipher suite in common", () => {
@@ -387,7 +394,7 @@ describe("server state machine rejects out-of-order and invalid client messages"
   });
 
   test("client certificate required but none sent", () => {
-    const { c, s } = pair({}, { clientAuth: "require", ca: demo.ca });
+    const { c, s } = pair(TLS12, { clientAuth: "require", ca: demo.ca });
     const w = watch(s);
     pump(c, s);
     assert.equal(w.errors[0]?.alertName, "handshake_failure");
@@ -396,7 +403,7 @@ describe("server state machine rejects out-of-order and invalid client messages"
   });
 
   test("CertificateVerify after an empty client Certificate", () => {
-    const { c, s } = pair({}, { clientAuth: "request", ca: demo.ca });
+    const { c, s } = pair(TLS12, { clientAuth: "request", ca: demo.ca });
     const w = watch(s);
     s.receive(c.takeOutgoing());
     c.receive(s.takeOutgoing());
@@ -433,17 +440,25 @@ function corruptFinished(
   const records = parseRecords(bytes);
   const ccs = records.findIndex((r) => r.type === ContentType.change_cipher_spec);
   const fin = records[ccs + 1]!;
-  const plain = new Aead12Protection(nodeCrypto, suite, key, iv).open(fin.type, fin.version, fin.fragment);
+  const plain = new Aead12Protection(nodeCrypto, suite, key, iv).open(
+    fin.type,
+    fin.version,
+    fin.fragment,
+  ).fragment;
   assert.equal(plain[0], HandshakeType.finished);
   plain[plain.length - 1]! ^= 1;
-  const resealed = new Aead12Protection(nodeCrypto, suite, key, iv).seal(fin.type, fin.version, plain);
+  const resealed = new Aead12Protection(nodeCrypto, suite, key, iv).seal(
+    fin.type,
+    fin.version,
+    plain,
+  ).fragment;
   records[ccs + 1] = { ...fin, fragment: resealed };
   return frameRecords(records);
 }
 
 describe("Finished and record integrity", () => {
   function keyed() {
-    const { c, s } = pair();
+    const { c, s } = pair(TLS12);
     let master = "";
     c.on("keylog", (line) => {
       master = line.split(" ")[2]!;
@@ -477,7 +492,7 @@ describe("Finished and record integrity", () => {
   });
 
   test("a tampered application data record is bad_record_mac, and the alert is encrypted", () => {
-    const { c, s } = pair();
+    const { c, s } = pair(TLS12);
     pump(c, s);
     const w = watch(s);
     c.write(new TextEncoder().encode("secret"));
@@ -500,7 +515,7 @@ describe("Finished and record integrity", () => {
   });
 
   test("renegotiation is refused with a no_renegotiation warning, and the connection goes on", () => {
-    const { c, s } = pair();
+    const { c, s } = pair(TLS12);
     pump(c, s);
     const sw = watch(s);
     // A second handshake inside the encrypted connection is impossible from the client API, so send

@@ -15,9 +15,13 @@ export interface Extension {
   data: Uint8Array;
 }
 
-export function decodeExtensions(r: Reader): Extension[] {
+/**
+ * Reads an extensions block. In the hellos of TLS 1.2 the block may be absent entirely (RFC 5246
+ * §7.4.1.2: `optional`); everywhere else its length field is required.
+ */
+export function decodeExtensions(r: Reader, optional = true): Extension[] {
   const out: Extension[] = [];
-  if (r.atEnd()) return out; // RFC 5246 §7.4.1.2: the extensions block may be absent entirely.
+  if (optional && r.atEnd()) return out;
   const list = r.sub(2);
   const seen = new Set<number>();
   while (!list.atEnd()) {
@@ -149,4 +153,60 @@ export const supportedVersions = {
   decodeClient: (data: Uint8Array): number[] => body(data, "supported_versions", (r) => r.u16List(1, 2)),
   encodeServer: (version: number): Uint8Array => encode((w) => w.u16(version)),
   decodeServer: (data: Uint8Array): number => body(data, "supported_versions", (r) => r.u16()),
+};
+
+// ---- key_share (RFC 8446 §4.2.8) --------------------------------------------------------------
+
+/** struct { NamedGroup group; opaque key_exchange<1..2^16-1>; } KeyShareEntry; */
+export interface KeyShareEntry {
+  group: number;
+  keyExchange: Uint8Array;
+}
+
+export const keyShare = {
+  /** ClientHello: KeyShareEntry client_shares<0..2^16-1>; groups must not repeat. */
+  encodeClient: (shares: readonly KeyShareEntry[]): Uint8Array =>
+    encode((w) =>
+      w.vec(2, (w) => {
+        for (const s of shares) w.u16(s.group).vec16(s.keyExchange);
+      }),
+    ),
+  decodeClient(data: Uint8Array): KeyShareEntry[] {
+    return body(data, "key_share", (r) => {
+      const list = r.sub(2);
+      const out: KeyShareEntry[] = [];
+      while (!list.atEnd()) {
+        const group = list.u16();
+        const keyExchange = list.vec16(1);
+        if (out.some((s) => s.group === group)) {
+          throw TLSError.local(AlertDescription.illegal_parameter, "two key shares for the same group");
+        }
+        out.push({ group, keyExchange });
+      }
+      return out;
+    });
+  },
+  /** ServerHello: KeyShareEntry server_share; */
+  encodeServer: (s: KeyShareEntry): Uint8Array => encode((w) => w.u16(s.group).vec16(s.keyExchange)),
+  decodeServer: (data: Uint8Array): KeyShareEntry =>
+    body(data, "key_share", (r) => ({ group: r.u16(), keyExchange: r.vec16(1) })),
+  /** HelloRetryRequest: NamedGroup selected_group; */
+  encodeRetry: (group: number): Uint8Array => encode((w) => w.u16(group)),
+  decodeRetry: (data: Uint8Array): number => body(data, "key_share", (r) => r.u16()),
+};
+
+// ---- cookie (RFC 8446 §4.2.2) ------------------------------------------------------------------
+
+export const cookie = {
+  encode: (c: Uint8Array): Uint8Array => encode((w) => w.vec16(c)),
+  decode: (data: Uint8Array): Uint8Array => body(data, "cookie", (r) => r.vec16(1)),
+};
+
+// ---- psk_key_exchange_modes (RFC 8446 §4.2.9) --------------------------------------------------
+
+export const PskKeyExchangeMode = { psk_ke: 0, psk_dhe_ke: 1 } as const;
+
+export const pskKeyExchangeModes = {
+  encode: (modes: readonly number[]): Uint8Array => encode((w) => w.vec8(Uint8Array.from(modes))),
+  decode: (data: Uint8Array): number[] => body(data, "psk_key_exchange_modes", (r) => Array.from(r.vec8(1))),
 };

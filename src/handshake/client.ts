@@ -1,0 +1,160 @@
+import { AlertDescription } from "../alert.js";
+import type { ClientConfig } from "../config.js";
+import { ExtensionType, HandshakeType, ProtocolVersion, versionName } from "../constants.js";
+import type { KeyShare } from "../crypto/provider.js";
+import { TLSError } from "../errors.js";
+import { equalBytes } from "../wire/bytes.js";
+import { type Offer, serverHello12 } from "./client12.js";
+import { serverHello13 } from "./client13.js";
+import { expect } from "./common.js";
+import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
+import { type ClientHello, describeClientHello, encodeClientHello } from "./messages/client-hello.js";
+import {
+  alpn,
+  type Extension,
+  ecPointFormats,
+  empty,
+  findExtension,
+  keyShare,
+  PskKeyExchangeMode,
+  pskKeyExchangeModes,
+  renegotiationInfo,
+  signatureAlgorithms,
+  serverName as sniExt,
+  supportedGroups,
+  supportedVersions,
+} from "./messages/extensions.js";
+import { decodeServerHello, describeServerHello } from "./messages/server-hello.js";
+import { DOWNGRADE_TLS11, DOWNGRADE_TLS12 } from "./messages/tls13.js";
+
+/**
+ * The client's first step, common to both versions: seed step 1, the ClientHello, offering every
+ * version from maxVersion down to minVersion; then the ServerHello decides which state machine
+ * (client12.ts or client13.ts) goes on.
+ */
+
+const IP_LITERAL = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
+
+/** What a TLS 1.3 offer adds: the key shares we sent (their private halves). */
+export interface Offer13 extends Offer {
+  readonly shares: readonly KeyShare[];
+}
+
+export function startClient(
+  ctx: HandshakeContext,
+  config: ClientConfig,
+  serverName: string | undefined,
+): HandshakeState {
+  const offer13 = config.maxVersion >= ProtocolVersion.TLS1_3;
+  const offer12 = config.minVersion <= ProtocolVersion.TLS1_2;
+  const clientRandom = ctx.crypto.random(32);
+  const shares = offer13 ? config.keyShareGroups.map((g) => ctx.crypto.keyShare(g)) : [];
+
+  const extensions: Extension[] = [];
+  const sni =
+    serverName !== undefined && !IP_LITERAL.test(serverName) ? serverName.replace(/\.$/, "") : undefined;
+  if (sni !== undefined) extensions.push({ type: ExtensionType.server_name, data: sniExt.encode(sni) });
+  if (offer13) {
+    const versions = offer12 ? [ProtocolVersion.TLS1_3, ProtocolVersion.TLS1_2] : [ProtocolVersion.TLS1_3];
+    extensions.push({
+      type: ExtensionType.supported_versions,
+      data: supportedVersions.encodeClient(versions),
+    });
+  }
+  extensions.push({
+    type: ExtensionType.supported_groups,
+    data: supportedGroups.encode(offer13 ? config.groups : config.groups12),
+  });
+  if (offer13) {
+    extensions.push({
+      type: ExtensionType.key_share,
+      data: keyShare.encodeClient(shares.map((s) => ({ group: s.group, keyExchange: s.publicKey }))),
+    });
+  }
+  if (offer12) extensions.push({ type: ExtensionType.ec_point_formats, data: ecPointFormats.encode() });
+  extensions.push({
+    type: ExtensionType.signature_algorithms,
+    data: signatureAlgorithms.encode(config.signatureSchemes),
+  });
+  if (config.alpnProtocols.length > 0) {
+    extensions.push({
+      type: ExtensionType.application_layer_protocol_negotiation,
+      data: alpn.encode(config.alpnProtocols),
+    });
+  }
+  if (offer12) {
+    extensions.push({ type: ExtensionType.extended_master_secret, data: empty.encode() });
+    extensions.push({
+      type: ExtensionType.renegotiation_info,
+      data: renegotiationInfo.encode(new Uint8Array(0)),
+    });
+  }
+  if (offer13) {
+    // Lets the server send NewSessionTicket (RFC 8446 §4.2.9); resumption with psk_dhe_ke only.
+    extensions.push({
+      type: ExtensionType.psk_key_exchange_modes,
+      data: pskKeyExchangeModes.encode([PskKeyExchangeMode.psk_dhe_ke]),
+    });
+  }
+  const hello: ClientHello = {
+    legacyVersion: ProtocolVersion.TLS1_2,
+    random: clientRandom,
+    // RFC 8446 §D.4 middlebox compatibility mode: a non-empty legacy_session_id.
+    sessionId: offer13 && config.middleboxCompatibility ? ctx.crypto.random(32) : new Uint8Array(0),
+    cipherSuites: [
+      ...(offer13 ? config.suites13.map((s) => s.id) : []),
+      ...(offer12 ? config.suites.map((s) => s.id) : []),
+    ],
+    compressionMethods: [0],
+    extensions,
+  };
+  ctx.send(encodeClientHello(hello), "ClientHello", describeClientHello(hello));
+  return new ExpectServerHello({ config, serverName, hello, clientRandom, shares });
+}
+
+/** State after step 1: waiting for the ServerHello (step 2), which names the version. */
+class ExpectServerHello implements HandshakeState {
+  readonly name = "ExpectServerHello";
+  constructor(private readonly offer: Offer13) {}
+
+  handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
+    const msg = expect(this.name, input, HandshakeType.server_hello);
+    const sh = decodeServerHello(msg.body);
+    const { config } = this.offer;
+    const sv = findExtension(sh.extensions, ExtensionType.supported_versions);
+    if (sv) {
+      // RFC 8446 §4.2.1: only TLS 1.3 is negotiated this way, and only if we offered it.
+      const v = supportedVersions.decodeServer(sv);
+      if (
+        v !== ProtocolVersion.TLS1_3 ||
+        config.maxVersion < ProtocolVersion.TLS1_3 ||
+        sh.legacyVersion !== ProtocolVersion.TLS1_2
+      ) {
+        throw TLSError.local(
+          AlertDescription.illegal_parameter,
+          `server selected ${versionName(v)} in supported_versions`,
+        );
+      }
+      return serverHello13(ctx, this.offer, msg, sh);
+    }
+    ctx.received("ServerHello", describeServerHello(sh));
+    const v = sh.legacyVersion;
+    if (v !== ProtocolVersion.TLS1_2 || config.minVersion > ProtocolVersion.TLS1_2) {
+      throw TLSError.local(
+        AlertDescription.protocol_version,
+        `server chose ${versionName(v)}, which was not offered`,
+      );
+    }
+    // RFC 8446 §4.1.3: a TLS 1.3 client that lands on TLS 1.2 checks the downgrade sentinels.
+    if (config.maxVersion >= ProtocolVersion.TLS1_3) {
+      const tail = sh.random.subarray(24);
+      if (equalBytes(tail, DOWNGRADE_TLS12) || equalBytes(tail, DOWNGRADE_TLS11)) {
+        throw TLSError.local(
+          AlertDescription.illegal_parameter,
+          "downgrade detected: the server supports TLS 1.3 (RFC 8446 §4.1.3)",
+        );
+      }
+    }
+    return serverHello12(ctx, this.offer, msg, sh);
+  }
+}

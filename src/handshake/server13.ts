@@ -1,0 +1,499 @@
+import { AlertDescription } from "../alert.js";
+import type { CertifiedKey, ServerConfig } from "../config.js";
+import {
+  ExtensionType,
+  groupName,
+  HandshakeType,
+  type NamedGroup,
+  ProtocolVersion,
+  schemeName,
+} from "../constants.js";
+import { hashLength } from "../crypto/provider.js";
+import { TLSError } from "../errors.js";
+import { Aead13Protection } from "../record/protection.js";
+import type { CipherSuite13 } from "../suites.js";
+import { constantTimeEqual, equalBytes } from "../wire/bytes.js";
+import { checkHostname } from "../x509/hostname.js";
+import { Established13 } from "./client13.js";
+import { expect, hex, type PeerIdentity, verifyPeerChain } from "./common.js";
+import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
+import { exporter13, finishedMac, KeySchedule13, trafficKeys } from "./keyschedule13.js";
+import { type ClientHello, decodeClientHello, describeClientHello } from "./messages/client-hello.js";
+import {
+  alpn,
+  type Extension,
+  findExtension,
+  type KeyShareEntry,
+  keyShare,
+  signatureAlgorithms,
+  serverName as sniExt,
+  supportedGroups,
+  supportedVersions,
+} from "./messages/extensions.js";
+import type { HandshakeMessage } from "./messages/framing.js";
+import { encodeServerHello, type ServerHello } from "./messages/server-hello.js";
+import {
+  decodeCertificateVerify,
+  decodeFinished,
+  encodeCertificateVerify,
+  encodeFinished,
+} from "./messages/simple.js";
+import {
+  certificateVerifyContent,
+  decodeCertificate13,
+  encodeCertificate13,
+  encodeCertificateRequest13,
+  encodeEncryptedExtensions,
+  HELLO_RETRY_REQUEST_RANDOM,
+  messageHash,
+} from "./messages/tls13.js";
+import { checkPeerScheme, chooseScheme } from "./signing.js";
+
+/**
+ * The TLS 1.3 server (RFC 8446 §2, §4): ClientHello → ServerHello (or HelloRetryRequest, once)
+ * {EncryptedExtensions} {CertificateRequest} {Certificate} {CertificateVerify} {Finished} →
+ * {Certificate} {CertificateVerify} {Finished} from the client.
+ */
+
+const TLS13 = ProtocolVersion.TLS1_3;
+
+interface Offered13 {
+  readonly hello: ClientHello;
+  readonly serverName: string | undefined;
+  readonly groups: readonly number[];
+  readonly shares: readonly KeyShareEntry[];
+  readonly schemes: readonly number[];
+  readonly alpn: readonly string[] | undefined;
+}
+
+function readOffer(hello: ClientHello): Offered13 {
+  const ext = (t: ExtensionType) => findExtension(hello.extensions, t);
+  // §4.1.2: legacy_compression_methods is exactly one zero byte in TLS 1.3.
+  if (hello.compressionMethods.length !== 1 || hello.compressionMethods[0] !== 0) {
+    throw TLSError.local(
+      AlertDescription.illegal_parameter,
+      "TLS 1.3 ClientHello must offer only the null compression method",
+    );
+  }
+  const sg = ext(ExtensionType.supported_groups);
+  const ks = ext(ExtensionType.key_share);
+  const sa = ext(ExtensionType.signature_algorithms);
+  // §9.2: without a PSK, these are mandatory.
+  if (!sg || !ks)
+    throw TLSError.local(
+      AlertDescription.missing_extension,
+      "TLS 1.3 ClientHello without supported_groups and key_share",
+    );
+  if (!sa)
+    throw TLSError.local(
+      AlertDescription.missing_extension,
+      "TLS 1.3 ClientHello without signature_algorithms",
+    );
+  const groups = supportedGroups.decode(sg);
+  const shares = keyShare.decodeClient(ks);
+  for (const s of shares) {
+    if (!groups.includes(s.group)) {
+      throw TLSError.local(
+        AlertDescription.illegal_parameter,
+        `key share for ${groupName(s.group)}, which is not in supported_groups`,
+      );
+    }
+  }
+  const sni = ext(ExtensionType.server_name);
+  const a = ext(ExtensionType.application_layer_protocol_negotiation);
+  return {
+    hello,
+    serverName: sni ? sniExt.decode(sni) : undefined,
+    groups,
+    shares,
+    schemes: signatureAlgorithms.decode(sa),
+    alpn: a ? alpn.decode(a) : undefined,
+  };
+}
+
+interface Choice13 {
+  readonly suite: CipherSuite13;
+  readonly cert: CertifiedKey;
+  readonly scheme: number;
+  readonly group: NamedGroup;
+  readonly alpnProtocol: string | undefined;
+}
+
+function choose13(config: ServerConfig, o: Offered13): Choice13 {
+  const suite = config.suites13.find((s) => o.hello.cipherSuites.includes(s.id));
+  if (!suite)
+    throw TLSError.local(
+      AlertDescription.handshake_failure,
+      "no TLS 1.3 cipher suite in common with the client",
+    );
+  // Prefer a group the client already sent a share for (no extra round trip), in our order;
+  // otherwise the first group of ours the client supports, asked for with a HelloRetryRequest.
+  const shared = config.groups.find((g) => o.shares.some((s) => s.group === g));
+  const group = shared ?? config.groups.find((g) => o.groups.includes(g));
+  if (group === undefined)
+    throw TLSError.local(
+      AlertDescription.handshake_failure,
+      "no key-exchange group in common with the client",
+    );
+  const byName =
+    o.serverName !== undefined ? config.certificates.filter((c) => checkHostname(c.leaf, o.serverName!)) : [];
+  const candidates = byName.length > 0 ? byName : config.certificates;
+  for (const cert of candidates) {
+    const scheme = chooseScheme(config.signatureSchemes, o.schemes, cert.key, TLS13);
+    if (scheme !== undefined) return { suite, cert, scheme, group, alpnProtocol: chooseAlpn13(config, o) };
+  }
+  throw TLSError.local(
+    AlertDescription.handshake_failure,
+    "no certificate with a signature scheme the client accepts",
+  );
+}
+
+function chooseAlpn13(config: ServerConfig, o: Offered13): string | undefined {
+  if (o.alpn === undefined || config.alpnProtocols.length === 0) return undefined;
+  const p = config.alpnProtocols.find((x) => o.alpn!.includes(x));
+  if (p === undefined) {
+    throw TLSError.local(
+      AlertDescription.no_application_protocol,
+      `no ALPN protocol in common (client offers ${o.alpn.join(", ")})`,
+    );
+  }
+  return p;
+}
+
+function serverHelloMessage(
+  hello: ClientHello,
+  random: Uint8Array,
+  suite: CipherSuite13,
+  ks: Uint8Array,
+): ServerHello {
+  return {
+    legacyVersion: ProtocolVersion.TLS1_2,
+    random,
+    sessionId: hello.sessionId,
+    cipherSuite: suite.id,
+    compressionMethod: 0,
+    extensions: [
+      { type: ExtensionType.supported_versions, data: supportedVersions.encodeServer(TLS13) },
+      { type: ExtensionType.key_share, data: ks },
+    ],
+  };
+}
+
+/** Step 1 when TLS 1.3 was negotiated: answer with a ServerHello, or a HelloRetryRequest. */
+export function clientHello13(
+  ctx: HandshakeContext,
+  config: ServerConfig,
+  msg: HandshakeMessage,
+  hello: ClientHello,
+): HandshakeState {
+  const offered = readOffer(hello);
+  const choice = choose13(config, offered);
+  ctx.setVersion(TLS13);
+  const share = offered.shares.find((s) => s.group === choice.group);
+  if (share) {
+    ctx.transcript.add(msg.raw);
+    return respond(ctx, config, offered, choice, share, false, false);
+  }
+  // §4.1.4 HelloRetryRequest: the transcript restarts from message_hash(ClientHello1).
+  ctx.transcript.add(messageHash(ctx.crypto.hash(choice.suite.hash, msg.raw)));
+  const hrr = serverHelloMessage(
+    hello,
+    HELLO_RETRY_REQUEST_RANDOM,
+    choice.suite,
+    keyShare.encodeRetry(choice.group),
+  );
+  ctx.send(encodeServerHello(hrr), "HelloRetryRequest", {
+    suite: choice.suite.name,
+    group: groupName(choice.group),
+  });
+  const compat = hello.sessionId.length > 0;
+  if (compat) ctx.sendCompatibilityCcs();
+  return new ExpectSecondClientHello(config, offered, choice, compat);
+}
+
+/** After a HelloRetryRequest: the ClientHello again, with one share for the group we asked for. */
+class ExpectSecondClientHello implements HandshakeState {
+  readonly name = "ExpectClientHello2";
+  constructor(
+    private readonly config: ServerConfig,
+    private readonly first: Offered13,
+    private readonly choice: Choice13,
+    private readonly ccsSent: boolean,
+  ) {}
+  handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
+    const msg = expect(this.name, input, HandshakeType.client_hello);
+    const hello = decodeClientHello(msg.body);
+    ctx.received("ClientHello", { ...describeClientHello(hello), retry: "after HelloRetryRequest" });
+    const sv = findExtension(hello.extensions, ExtensionType.supported_versions);
+    if (!sv || !supportedVersions.decodeClient(sv).includes(TLS13)) {
+      throw TLSError.local(AlertDescription.illegal_parameter, "second ClientHello does not offer TLS 1.3");
+    }
+    const offered = readOffer(hello);
+    if (
+      !equalBytes(hello.sessionId, this.first.hello.sessionId) ||
+      !equalBytes(hello.random, this.first.hello.random)
+    ) {
+      throw TLSError.local(
+        AlertDescription.illegal_parameter,
+        "second ClientHello changed its random or session id",
+      );
+    }
+    if (!hello.cipherSuites.includes(this.choice.suite.id)) {
+      throw TLSError.local(
+        AlertDescription.illegal_parameter,
+        "second ClientHello no longer offers the chosen suite",
+      );
+    }
+    const share = offered.shares.length === 1 ? offered.shares[0] : undefined;
+    if (!share || share.group !== this.choice.group) {
+      throw TLSError.local(
+        AlertDescription.illegal_parameter,
+        `second ClientHello must carry exactly one share, for ${groupName(this.choice.group)}`,
+      );
+    }
+    ctx.transcript.add(msg.raw);
+    return respond(ctx, this.config, offered, this.choice, share, this.ccsSent, true);
+  }
+}
+
+/** ServerHello and the server's encrypted flight. */
+function respond(
+  ctx: HandshakeContext,
+  config: ServerConfig,
+  offered: Offered13,
+  choice: Choice13,
+  share: KeyShareEntry,
+  ccsSent: boolean,
+  retried: boolean,
+): HandshakeState {
+  const { suite } = choice;
+  const hash = suite.hash;
+  const kx = ctx.crypto.respond(choice.group, share.keyExchange);
+  const random = ctx.crypto.random(32);
+  const sh = serverHelloMessage(
+    offered.hello,
+    random,
+    suite,
+    keyShare.encodeServer({ group: choice.group, keyExchange: kx.share }),
+  );
+  ctx.send(encodeServerHello(sh), "ServerHello", {
+    version: "TLSv1.3",
+    suite: suite.name,
+    group: groupName(choice.group),
+    ...(offered.serverName ? { sni: offered.serverName } : {}),
+  });
+  const schedule = new KeySchedule13(ctx.crypto, hash);
+  const hs = schedule.handshake(kx.secret, ctx.transcript.hash(ctx.crypto, hash));
+  kx.secret.fill(0);
+  const cr = offered.hello.random;
+  ctx.keylog(`CLIENT_HANDSHAKE_TRAFFIC_SECRET ${hex(cr)} ${hex(hs.client)}`);
+  ctx.keylog(`SERVER_HANDSHAKE_TRAFFIC_SECRET ${hex(cr)} ${hex(hs.server)}`);
+
+  const sHs = trafficKeys(ctx.crypto, hash, hs.server, suite.keyLength);
+  const hsWrite = new Aead13Protection(ctx.crypto, suite.aead, sHs.key, sHs.iv);
+  if (offered.hello.sessionId.length > 0 && !ccsSent) ctx.sendChangeCipherSpec(hsWrite);
+  else ctx.changeWriteProtection(hsWrite);
+  const cHs = trafficKeys(ctx.crypto, hash, hs.client, suite.keyLength);
+  ctx.changeReadProtection(new Aead13Protection(ctx.crypto, suite.aead, cHs.key, cHs.iv));
+
+  // {EncryptedExtensions}
+  const ee: Extension[] = [];
+  if (offered.serverName !== undefined) ee.push({ type: ExtensionType.server_name, data: new Uint8Array(0) });
+  if (choice.alpnProtocol !== undefined) {
+    ee.push({
+      type: ExtensionType.application_layer_protocol_negotiation,
+      data: alpn.encode([choice.alpnProtocol]),
+    });
+  }
+  ctx.send(encodeEncryptedExtensions(ee), "EncryptedExtensions", {
+    ...(choice.alpnProtocol ? { alpn: choice.alpnProtocol } : {}),
+  });
+
+  // {CertificateRequest} (seed step 4)
+  const requested = config.clientAuth !== "none";
+  if (requested) {
+    const schemes = config.signatureSchemes.filter(
+      (s) => s >> 8 !== 0x02 && s !== 0x0401 && s !== 0x0501 && s !== 0x0601,
+    );
+    ctx.send(
+      encodeCertificateRequest13({
+        context: new Uint8Array(0),
+        extensions: [{ type: ExtensionType.signature_algorithms, data: signatureAlgorithms.encode(schemes) }],
+      }),
+      "CertificateRequest",
+      { sigalgs: schemes.map(schemeName).join(",") },
+    );
+  }
+
+  // {Certificate} (seed step 3) and {CertificateVerify}
+  ctx.send(
+    encodeCertificate13({
+      context: new Uint8Array(0),
+      entries: choice.cert.chain.map((c) => ({ cert: c, extensions: [] })),
+    }),
+    "Certificate",
+    { chain: choice.cert.leaf.subject.toString() },
+  );
+  const content = certificateVerifyContent("server", ctx.transcript.hash(ctx.crypto, hash));
+  ctx.send(
+    encodeCertificateVerify({
+      scheme: choice.scheme,
+      signature: ctx.crypto.sign(choice.scheme, choice.cert.key, content),
+    }),
+    "CertificateVerify",
+    { scheme: schemeName(choice.scheme) },
+  );
+
+  // {Finished} (seed step 13), then application keys for writing.
+  const verifyData = finishedMac(ctx.crypto, hash, hs.server, ctx.transcript.hash(ctx.crypto, hash));
+  ctx.send(encodeFinished(verifyData), "Finished", { verify_data: `${verifyData.length} bytes` });
+  const app = schedule.application(ctx.transcript.hash(ctx.crypto, hash));
+  ctx.keylog(`CLIENT_TRAFFIC_SECRET_0 ${hex(cr)} ${hex(app.client)}`);
+  ctx.keylog(`SERVER_TRAFFIC_SECRET_0 ${hex(cr)} ${hex(app.server)}`);
+  ctx.keylog(`EXPORTER_SECRET ${hex(cr)} ${hex(app.exporter)}`);
+  const sAp = trafficKeys(ctx.crypto, hash, app.server, suite.keyLength);
+  ctx.changeWriteProtection(new Aead13Protection(ctx.crypto, suite.aead, sAp.key, sAp.iv));
+
+  const s: Session13 = {
+    config,
+    offered,
+    choice,
+    schedule,
+    clientHs: hs.client,
+    app,
+    serverRandom: random,
+    requested,
+    retried,
+  };
+  return requested ? new ExpectClientCertificate13(s) : new ExpectClientFinished13(s, null, undefined);
+}
+
+interface Session13 {
+  readonly config: ServerConfig;
+  readonly offered: Offered13;
+  readonly choice: Choice13;
+  readonly schedule: KeySchedule13;
+  readonly clientHs: Uint8Array;
+  readonly app: { client: Uint8Array; server: Uint8Array; exporter: Uint8Array };
+  readonly serverRandom: Uint8Array;
+  readonly requested: boolean;
+  readonly retried: boolean;
+}
+
+/** {Certificate} from the client (seed step 7), possibly empty. */
+class ExpectClientCertificate13 implements HandshakeState {
+  readonly name = "ExpectClientCertificate";
+  constructor(private readonly s: Session13) {}
+  handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
+    const msg = expect(this.name, input, HandshakeType.certificate);
+    const cert = decodeCertificate13(msg.body, this.s.config.maxCertificateChainLength);
+    if (cert.context.length !== 0)
+      throw TLSError.local(
+        AlertDescription.illegal_parameter,
+        "client Certificate with an unexpected request context",
+      );
+    ctx.transcript.add(msg.raw);
+    if (cert.entries.length === 0) {
+      ctx.received("Certificate", { chain: "(empty)" });
+      if (this.s.config.clientAuth === "require") {
+        // §4.4.2.4: certificate_required when the server insists.
+        throw TLSError.local(
+          AlertDescription.certificate_required,
+          "client sent no certificate, and one is required",
+          "ERR_TLS_CLIENT_CERT_REQUIRED",
+        );
+      }
+      return new ExpectClientFinished13(this.s, null, undefined);
+    }
+    const peer = verifyPeerChain(
+      ctx.crypto,
+      this.s.config.verifier,
+      cert.entries.map((e) => e.cert),
+      "clientAuth",
+      undefined,
+    );
+    ctx.received("Certificate", {
+      chain: peer.certificates.map((c) => c.subject.toString()).join(" <- "),
+      verified: "true",
+    });
+    return new ExpectClientCertificateVerify13(this.s, peer);
+  }
+}
+
+/** {CertificateVerify} from the client (seed step 9). */
+class ExpectClientCertificateVerify13 implements HandshakeState {
+  readonly name = "ExpectClientCertificateVerify";
+  constructor(
+    private readonly s: Session13,
+    private readonly peer: PeerIdentity,
+  ) {}
+  handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
+    const msg = expect(this.name, input, HandshakeType.certificate_verify);
+    const cv = decodeCertificateVerify(msg.body);
+    ctx.received("CertificateVerify", { scheme: schemeName(cv.scheme) });
+    checkPeerScheme(cv.scheme, this.s.config.signatureSchemes, this.peer.publicKey, TLS13);
+    const content = certificateVerifyContent(
+      "client",
+      ctx.transcript.hash(ctx.crypto, this.s.choice.suite.hash),
+    );
+    if (!ctx.crypto.verify(cv.scheme, this.peer.publicKey, content, cv.signature)) {
+      throw TLSError.local(AlertDescription.decrypt_error, "client CertificateVerify does not verify");
+    }
+    ctx.transcript.add(msg.raw);
+    return new ExpectClientFinished13(this.s, this.peer, cv.scheme);
+  }
+}
+
+/** {Finished} from the client (seed step 11); then the connection is established. */
+class ExpectClientFinished13 implements HandshakeState {
+  readonly name = "ExpectFinished";
+  constructor(
+    private readonly s: Session13,
+    private readonly peer: PeerIdentity | null,
+    private readonly peerScheme: number | undefined,
+  ) {}
+  handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
+    const s = this.s;
+    const { suite } = s.choice;
+    const hash = suite.hash;
+    const msg = expect(this.name, input, HandshakeType.finished);
+    const got = decodeFinished(msg.body, hashLength(hash));
+    const want = finishedMac(ctx.crypto, hash, s.clientHs, ctx.transcript.hash(ctx.crypto, hash));
+    if (!constantTimeEqual(got, want))
+      throw TLSError.local(AlertDescription.decrypt_error, "client Finished does not verify");
+    ctx.received("Finished", { verify_data: "verified" });
+    ctx.transcript.add(msg.raw);
+    const resumption = s.schedule.resumption(ctx.transcript.hash(ctx.crypto, hash));
+    s.schedule.forget();
+    resumption.fill(0); // session tickets are issued by the resumption work (not yet)
+    const cAp = trafficKeys(ctx.crypto, hash, s.app.client, suite.keyLength);
+    ctx.changeReadProtection(new Aead13Protection(ctx.crypto, suite.aead, cAp.key, cAp.iv));
+    const exporterSecret = s.app.exporter;
+    ctx.complete(
+      {
+        version: TLS13,
+        protocol: "TLSv1.3",
+        cipherSuite: suite,
+        group: s.choice.group,
+        ...(s.offered.serverName !== undefined ? { serverName: s.offered.serverName } : {}),
+        ...(s.choice.alpnProtocol !== undefined ? { alpnProtocol: s.choice.alpnProtocol } : {}),
+        peerCertificates: this.peer?.certificates ?? [],
+        peerVerified: this.peer?.verified ?? false,
+        ...(this.peer ? { peerPublicKey: this.peer.publicKey } : {}),
+        ...(this.peerScheme !== undefined ? { peerSignatureScheme: this.peerScheme } : {}),
+        signatureScheme: s.choice.scheme,
+        extendedMasterSecret: true,
+        clientCertificateRequested: s.requested,
+        resumed: false,
+        helloRetry: s.retried,
+        clientRandom: s.offered.hello.random,
+        serverRandom: s.serverRandom,
+      },
+      {
+        exporter: (label, context, length) =>
+          exporter13(ctx.crypto, hash, exporterSecret, label, context ?? new Uint8Array(0), length),
+      },
+    );
+    return new Established13("server", suite, s.app.server, s.app.client, null);
+  }
+}
