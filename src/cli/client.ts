@@ -1,0 +1,118 @@
+/**
+ * `typetls client HOST:PORT`: sends standard input over TLS, prints what comes back, and reports
+ * the negotiated connection on stderr. Exit 0 when the peer closes with close_notify; 1 on any
+ * failure (with the alert or the certificate error); 2 for a usage or configuration error.
+ */
+import type { ClientOptions } from "../config.js";
+import { connect } from "../node/api.js";
+import { CONNECTION_OPTIONS, OPENSSL_ALIASES, parseCommand, parseHostPort, UsageError } from "./args.js";
+import {
+  attachTrace,
+  commonOptions,
+  describeError,
+  KeyLog,
+  type Output,
+  readPemFile,
+  stdio,
+} from "./common.js";
+import { summaryLine } from "./summary.js";
+
+export const CLIENT_USAGE = `usage: typetls client HOST:PORT [options]
+
+Connects with TLS, sends standard input, prints what the server sends to standard output and a
+one-line connection summary to standard error. Closes (close_notify) when standard input ends.
+HOST may be a name, an IPv4 address or [IPv6]; the port defaults to 443.
+
+options:
+  --servername NAME        SNI and the name the certificate must match (default: HOST)
+  --ca FILE                trust anchors (PEM), instead of the default roots (Mozilla's, via Node)
+  --insecure               do not verify the server's certificate (says so on stderr)
+  --cert FILE --key FILE   client certificate chain and key, PEM, sent when the server asks
+  --min-version V          lowest TLS version (1.2 or TLSv1.2)
+  --max-version V          highest TLS version
+  --ciphers LIST           cipher suites, IANA or OpenSSL names, ',' or ':' separated
+  --groups LIST            key-exchange groups (X25519, P-256, P-384)
+  --alpn LIST              ALPN protocols to offer (e.g. h2,http/1.1)
+  --legacy-rsa-kx          also offer TLS_RSA_WITH_* (RSA key transport, no forward secrecy)
+  --trace                  print every handshake message on stderr
+  --keylog FILE            append NSS key log lines to FILE (default: $SSLKEYLOGFILE)
+  -h, --help               this help
+
+exit status: 0 after a clean close (the server's close_notify), 1 on a TLS or network failure,
+2 on a usage or configuration error. OpenSSL-style -connect HOST:PORT, -servername, -CAfile work too.`;
+
+const CLIENT_OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  connect: { type: "string" },
+  servername: { type: "string" },
+  insecure: { type: "boolean", short: "k" },
+} as const;
+
+export async function runClient(argv: readonly string[], io: Output = stdio): Promise<number> {
+  const { values: v, positionals } = parseCommand(argv, CLIENT_OPTIONS, OPENSSL_ALIASES);
+  if (v.help) {
+    io.out(`${CLIENT_USAGE}\n`);
+    return 0;
+  }
+  const targets = v.connect !== undefined ? [v.connect, ...positionals] : positionals;
+  if (targets.length === 0) throw new UsageError("no HOST:PORT given");
+  if (targets.length > 1) throw new UsageError(`unexpected argument "${targets[1]}"`);
+  const { host, port } = parseHostPort(targets[0]!, 443);
+  const certs = v.cert ?? [];
+  const keys = v.key ?? [];
+  if (certs.length > 1 || keys.length > 1) throw new UsageError("a client takes one --cert and one --key");
+  if (certs.length !== keys.length) throw new UsageError("--cert and --key go together");
+
+  const opts: ClientOptions = { ...commonOptions(v) };
+  if (v.ca !== undefined) opts.ca = readPemFile("--ca", v.ca);
+  if (certs[0] !== undefined && keys[0] !== undefined) {
+    opts.cert = readPemFile("--cert", certs[0]);
+    opts.key = readPemFile("--key", keys[0]);
+  }
+  if (v.insecure) opts.rejectUnauthorized = false;
+  const servername = v.servername ?? host;
+  const keylog = KeyLog.open(v.keylog);
+
+  // ConfigError from here propagates to main: exit 2.
+  const sock = connect({ ...opts, host, port, servername });
+  if (v.insecure) io.err("typetls: warning: --insecure: the server's certificate is not verified");
+  if (v.trace) attachTrace(sock, "client", io);
+  keylog?.attach(sock);
+
+  return new Promise<number>((resolve) => {
+    let failure: unknown = null;
+    const stdin = process.stdin;
+    sock.on("error", (e) => {
+      failure ??= e;
+    });
+    sock.on("secureConnect", () => {
+      const info = sock.info;
+      if (info) io.err(`typetls: ${summaryLine(info)}`);
+      // Only now: ending before the handshake completes would abort it.
+      stdin.pipe(sock);
+    });
+    sock.on("data", (d: Buffer) => {
+      if (!io.out(d) && io === stdio) {
+        sock.pause(); // a slow reader on stdout slows the connection down, not memory up
+        process.stdout.once("drain", () => sock.resume());
+      }
+    });
+    sock.on("close", () => {
+      stdin.unpipe(sock);
+      stdin.destroy();
+      keylog?.close();
+      if (failure !== null) {
+        io.err(`typetls: error: ${describeError(failure)}`);
+        resolve(1);
+      } else if (sock.truncated) {
+        io.err("typetls: error: the server closed the connection without close_notify (possible truncation)");
+        resolve(1);
+      } else if (!sock.connection.peerClosed) {
+        io.err("typetls: error: the connection closed before the server's close_notify");
+        resolve(1);
+      } else {
+        resolve(0);
+      }
+    });
+  });
+}

@@ -1,0 +1,186 @@
+/**
+ * `typetls server`: a TLS server that echoes what each connection sends, or with --www answers an
+ * HTTP request with a plain-text summary of the connection. Serves connections concurrently until
+ * SIGINT/SIGTERM; a failing connection is reported on stderr and never stops the server.
+ */
+import type { CertKeyPair, ClientAuthMode } from "../config.js";
+import { createServer, type TLSServer } from "../node/api.js";
+import type { TLSSocket } from "../node/socket.js";
+import { CONNECTION_OPTIONS, OPENSSL_ALIASES, parseCommand, parsePort, UsageError } from "./args.js";
+import {
+  attachTrace,
+  commonOptions,
+  describeError,
+  KeyLog,
+  type Output,
+  readPemFile,
+  stdio,
+} from "./common.js";
+import { summaryText } from "./summary.js";
+
+export const SERVER_USAGE = `usage: typetls server --port N [--host 127.0.0.1] --cert FILE --key FILE [options]
+
+Serves TLS on HOST:PORT. Each connection gets back what it sends (echo), or with --www an
+HTTP/1.0 page describing the connection. Prints "listening on HOST:PORT" once ready; runs until
+SIGINT or SIGTERM.
+
+options:
+  --port N                 port to listen on; 0 picks a free one (required)
+  --host ADDR              address to bind (default 127.0.0.1)
+  --cert FILE --key FILE   certificate chain (leaf first) and its key, PEM; repeat for several
+                           (chosen by SNI and by what the cipher suite needs, RSA or ECDSA)
+  --ca FILE                trust anchors for client certificates (PEM)
+  --verify-client MODE     none (default), request or require
+  --min-version V          lowest TLS version (1.2 or TLSv1.2)
+  --max-version V          highest TLS version
+  --ciphers LIST           cipher suites, IANA or OpenSSL names, ',' or ':' separated
+  --groups LIST            key-exchange groups (X25519, P-256, P-384)
+  --alpn LIST              ALPN protocols in preference order (e.g. h2,http/1.1)
+  --legacy-rsa-kx          also allow TLS_RSA_WITH_* (RSA key transport, no forward secrecy)
+  --www                    answer an HTTP request with a summary of the connection
+                           (HTTP/1.0: offer http/1.1, not h2, with --alpn)
+  --trace                  print every handshake message on stderr
+  --keylog FILE            append NSS key log lines to FILE (default: $SSLKEYLOGFILE)
+  -h, --help               this help
+
+OpenSSL-style single-dash options (-port, -cert, -CAfile, -accept) are accepted too.`;
+
+const SERVER_OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  port: { type: "string" },
+  host: { type: "string" },
+  "verify-client": { type: "string" },
+  www: { type: "boolean" },
+} as const;
+
+/** The request head of --www may not be larger than this. */
+const MAX_REQUEST_HEAD = 16 * 1024;
+/** A --www client that has not sent its request head by then is dropped. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+function clientAuthMode(v: string | undefined): ClientAuthMode {
+  if (v === undefined) return "none";
+  if (v === "none" || v === "request" || v === "require") return v;
+  throw new UsageError(`--verify-client: expected none, request or require, not "${v}"`);
+}
+
+function formatAddress(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Answers one HTTP request (head read up to the blank line) with the connection summary. */
+function serveWww(sock: TLSSocket): void {
+  let head = "";
+  let answered = false;
+  const timer = setTimeout(() => {
+    if (!answered) sock.destroy();
+  }, REQUEST_TIMEOUT_MS);
+  timer.unref();
+  sock.once("close", () => clearTimeout(timer));
+  const onData = (d: Buffer): void => {
+    if (answered) return;
+    head += d.toString("latin1");
+    const complete = /\r?\n\r?\n/.test(head);
+    if (!complete && head.length <= MAX_REQUEST_HEAD) return;
+    answered = true;
+    clearTimeout(timer);
+    sock.off("data", onData);
+    sock.resume(); // discard anything after the request head
+    if (!complete) {
+      sock.end(
+        "HTTP/1.0 431 request header too large\r\nContent-Type: text/plain\r\n\r\nrequest too large\n",
+      );
+      return;
+    }
+    const info = sock.info;
+    const body = info ? summaryText(info, "server") : "no handshake\n";
+    sock.end(`HTTP/1.0 200 ok\r\nContent-Type: text/plain\r\n\r\n${body}`);
+  };
+  sock.on("data", onData);
+}
+
+function serveEcho(sock: TLSSocket): void {
+  sock.on("data", (d: Buffer) => {
+    if (sock.writable && sock.connection.connectionState === "established") sock.write(d);
+  });
+}
+
+export async function runServer(argv: readonly string[], io: Output = stdio): Promise<number> {
+  const { values: v, positionals } = parseCommand(argv, SERVER_OPTIONS, {
+    ...OPENSSL_ALIASES,
+    accept: "port",
+  });
+  if (v.help) {
+    io.out(`${SERVER_USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (v.port === undefined) throw new UsageError("--port is required (0 picks a free port)");
+  const port = parsePort(v.port, "--port");
+  const host = v.host ?? "127.0.0.1";
+  const certs = v.cert ?? [];
+  const keys = v.key ?? [];
+  if (certs.length === 0) throw new UsageError("--cert FILE and --key FILE are required");
+  if (certs.length !== keys.length)
+    throw new UsageError(`${certs.length} --cert but ${keys.length} --key: give them in pairs`);
+  const certificates: CertKeyPair[] = certs.map((c, i) => ({
+    cert: readPemFile("--cert", c),
+    key: readPemFile("--key", keys[i]!),
+  }));
+  const clientAuth = clientAuthMode(v["verify-client"]);
+  const ca = v.ca !== undefined ? readPemFile("--ca", v.ca) : undefined;
+  const keylog = KeyLog.open(v.keylog);
+  if (v.www && v.alpn !== undefined && /(^|[,:])\s*h2\s*($|[,:])/.test(v.alpn))
+    io.err("typetls: warning: --www answers in HTTP/1.0; clients that negotiate h2 will not understand it");
+
+  // ConfigError (bad suite name, TLS 1.3, key mismatch ...) propagates: main prints it, exit 2.
+  const server: TLSServer = createServer({
+    ...commonOptions(v),
+    certificates,
+    clientAuth,
+    ...(ca !== undefined ? { ca } : {}),
+  });
+
+  let nextId = 1;
+  server.on("connection", (sock: TLSSocket) => {
+    const id = nextId++;
+    const peer = formatAddress(sock.remoteAddress ?? "?", sock.remotePort ?? 0);
+    if (v.trace) attachTrace(sock, "server", io, `typetls: trace: #${id} ${peer}`);
+    keylog?.attach(sock);
+    // Our own error listener: the failure is reported here, once, and goes no further.
+    sock.on("error", (err) =>
+      io.err(`typetls: connection #${id} from ${peer} failed: ${describeError(err)}`),
+    );
+    sock.once("secure", () => {
+      if (v.www) serveWww(sock);
+      else serveEcho(sock);
+    });
+  });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      server.close(() => {
+        keylog?.close();
+        resolve(0);
+      });
+    };
+    server.on("error", (err: Error) => {
+      io.err(`typetls: cannot listen on ${formatAddress(host, port)}: ${describeError(err)}`);
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      keylog?.close();
+      resolve(1);
+    });
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    server.listen(port, host, () => {
+      const a = server.address();
+      io.out(`listening on ${formatAddress(a.address, a.port)}\n`);
+    });
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * The connection summary, shared by the client's one-line stderr report and the server's --www
+ * page, so that both describe a connection in the same words.
+ */
+import { groupName, schemeName } from "../constants.js";
+import type { HandshakeInfo } from "../handshake/context.js";
+
+const yesNo = (b: boolean): string => (b ? "yes" : "no");
+
+/** Subject of the peer's leaf certificate, or "none". */
+export function peerSubject(info: HandshakeInfo): string {
+  return info.peerCertificates[0]?.subject.toString() ?? "none";
+}
+
+/**
+ * The summary as ordered [label, value] pairs. `side` is the side that reports: a server describes
+ * the client's certificate, a client the server's.
+ */
+export function summaryFields(info: HandshakeInfo, side: "client" | "server"): [string, string][] {
+  const f: [string, string][] = [
+    ["protocol", info.protocol],
+    ["cipher", info.cipherSuite.name],
+    ["cipher (openssl)", info.cipherSuite.opensslName],
+    ["group", info.group !== undefined ? groupName(info.group) : "none (RSA key transport)"],
+  ];
+  if (side === "server") {
+    f.push(["client certificate", peerSubject(info)]);
+    if (info.peerCertificates.length > 0) f.push(["client certificate verified", yesNo(info.peerVerified)]);
+  } else {
+    f.push(["server certificate", peerSubject(info)]);
+    f.push(["server certificate verified", yesNo(info.peerVerified)]);
+  }
+  if (info.peerSignatureScheme !== undefined)
+    f.push([`${side === "server" ? "client" : "server"} signature`, schemeName(info.peerSignatureScheme)]);
+  f.push(
+    ["alpn", info.alpnProtocol ?? "none"],
+    ["sni", info.serverName ?? "none"],
+    ["extended master secret", yesNo(info.extendedMasterSecret)],
+    ["resumed", yesNo(info.resumed)],
+  );
+  return f;
+}
+
+/** The --www page body: one `label: value` line each. */
+export function summaryText(info: HandshakeInfo, side: "client" | "server" = "server"): string {
+  return summaryFields(info, side)
+    .map(([k, v]) => `${k}: ${v}\n`)
+    .join("");
+}
+
+/**
+ * The client's one line after the handshake, e.g.
+ * `connected TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 group X25519 alpn none verified yes`.
+ */
+export function summaryLine(info: HandshakeInfo): string {
+  const group = info.group !== undefined ? groupName(info.group) : "none";
+  return `connected ${info.protocol} ${info.cipherSuite.name} group ${group} alpn ${info.alpnProtocol ?? "none"} verified ${yesNo(info.peerVerified)}`;
+}
