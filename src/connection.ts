@@ -92,6 +92,7 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   private warningCount = 0;
   private emptyCount = 0;
   private started = false;
+  private closeRequested = false;
   private info_: HandshakeInfo | null = null;
   private secrets: Secrets | null = null;
   /** The negotiated version (0 until the ServerHello). */
@@ -282,10 +283,18 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
     });
   }
 
-  /** Sends close_notify. The connection is closed when the peer's close_notify arrives (or at once if it already did). */
+  /**
+   * Sends close_notify. The connection is closed when the peer's close_notify arrives (or at once if
+   * it already did). During the handshake the close waits for it to finish (use abort() to give up).
+   */
   close(): void {
     if (this.phase === "closed" || this.sentCloseNotify) return;
     this.start();
+    if (!this.info_ && this.phase === "handshaking" && !this.receivedCloseNotify) {
+      // Like node:tls end(): the data written so far, and then close_notify, go after the handshake.
+      this.closeRequested = true;
+      return;
+    }
     this.guard(() => {
       if (this.info_) this.flushAppData();
       this.sendAlert({ level: AlertLevel.warning, description: AlertDescription.close_notify });
@@ -522,6 +531,7 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
         self.flushHandshake();
         self.emit("handshake", info);
         self.flushAppData();
+        if (self.closeRequested) self.close();
       },
     };
   }

@@ -226,7 +226,7 @@ class ExpectServerKeyExchange implements HandshakeState {
     const msg = expect(this.name, input, HandshakeType.server_key_exchange);
     const ske = decodeServerKeyExchange(msg.body);
     ctx.received("ServerKeyExchange", describeServerKeyExchange(ske));
-    if (!this.n.config.groups.includes(ske.group)) {
+    if (!this.n.config.groups12.includes(ske.group)) {
       throw TLSError.local(
         AlertDescription.illegal_parameter,
         `server chose group ${groupName(ske.group)}, which was not offered`,

@@ -93,7 +93,9 @@ function checkOfferedAndAllowed(
   where: string,
 ): void {
   for (const e of exts) {
-    if (!offered.some((o) => o.type === e.type)) {
+    // A HelloRetryRequest may start a cookie exchange the client did not (§4.2.2).
+    const serverInitiated = where === "HelloRetryRequest" && e.type === ExtensionType.cookie;
+    if (!serverInitiated && !offered.some((o) => o.type === e.type)) {
       throw TLSError.local(
         AlertDescription.unsupported_extension,
         `${extensionName(e.type)} in ${where} was not offered`,
@@ -220,6 +222,8 @@ function helloRetry(
     }
     shares = [ctx.crypto.keyShare(group as NamedGroup)];
   }
+  // The version is settled: from here a dummy ChangeCipherSpec from the server is dropped (§5).
+  ctx.setVersion(TLS13);
   // The transcript restarts from message_hash(ClientHello1) (§4.4.1).
   const ch1 = ctx.transcript.bytes();
   ctx.transcript.reset(messageHash(ctx.crypto.hash(suite.hash, ch1)));

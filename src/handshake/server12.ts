@@ -239,7 +239,7 @@ function choose(config: ServerConfig, o: Offered): Choice {
   const byName =
     o.serverName !== undefined ? config.certificates.filter((c) => checkHostname(c.leaf, o.serverName!)) : [];
   const candidates = byName.length > 0 ? byName : config.certificates;
-  const group = config.groups.find((g) => o.groups.includes(g));
+  const group = config.groups12.find((g) => o.groups.includes(g));
   for (const suite of config.suites) {
     if (!o.hello.cipherSuites.includes(suite.id)) continue;
     for (const cert of candidates) {

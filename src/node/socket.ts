@@ -40,6 +40,7 @@ export class TLSSocket extends Duplex {
     });
     conn.on("end", () => this.push(null));
     conn.on("keylog", (line) => this.emit("keylog", line));
+    conn.on("session", (ticket) => this.emit("session", ticket));
     conn.on("trace", (t: TraceEvent) => this.emit("trace", t));
     conn.on("alert", (a: AlertEvent) => this.emit("alert", a));
     conn.on("error", (err) => {
@@ -168,6 +169,11 @@ export class TLSSocket extends Duplex {
   }
   getPeerCertificates(): Certificate[] {
     return this.connection.info?.peerCertificates ?? [];
+  }
+  /** TLS 1.3 KeyUpdate: new sending keys; with `requestPeer` (default) the peer is asked to update too. */
+  updateKeys(requestPeer = true): void {
+    this.connection.updateKeys(requestPeer);
+    this.pump();
   }
   exportKeyingMaterial(length: number, label: string, context?: Uint8Array): Uint8Array {
     return this.connection.exportKeyingMaterial(label, length, context);

@@ -33,5 +33,33 @@ test("TLS 1.3 in-memory handshake (default), data both ways, KeyUpdate, close_no
   pump(c, s);
   assert.equal(c.connectionState, "closed");
   assert.equal(s.connectionState, "closed");
-  console.log(trace.join("\n"));
+  assert.deepEqual(trace.slice(0, 7), [
+    "send ClientHello",
+    "recv ServerHello",
+    "recv EncryptedExtensions",
+    "recv Certificate",
+    "recv CertificateVerify",
+    "recv Finished",
+    "send ChangeCipherSpec",
+  ]);
+});
+
+test("write() and close() before the handshake completes: the data and close_notify follow the handshake", () => {
+  for (const maxVersion of ["TLSv1.2", "TLSv1.3"] as const) {
+    const { c, s } = pair({ maxVersion });
+    let got = "";
+    s.on("data", (d) => {
+      got += new TextDecoder().decode(d);
+    });
+    const errors: Error[] = [];
+    c.on("error", (e) => errors.push(e));
+    s.on("error", (e) => errors.push(e));
+    c.write(new TextEncoder().encode("early words"));
+    c.close();
+    pump(c, s);
+    assert.deepEqual(errors, [], maxVersion);
+    assert.equal(got, "early words", maxVersion);
+    assert.equal(s.peerClosed, true, maxVersion);
+    assert.equal(c.connectionState, "closed", maxVersion);
+  }
 });
