@@ -7,7 +7,6 @@ import {
   type NamedGroup,
   ProtocolVersion,
   schemeName,
-  versionName,
 } from "../constants.js";
 import type { KeyShare } from "../crypto/provider.js";
 import { TLSError } from "../errors.js";
@@ -23,18 +22,8 @@ import {
   decodeCertificateRequest12,
   describeCertificateRequest12,
 } from "./messages/certificate-request.js";
-import { type ClientHello, describeClientHello, encodeClientHello } from "./messages/client-hello.js";
-import {
-  alpn,
-  type Extension,
-  ecPointFormats,
-  empty,
-  extensionName,
-  renegotiationInfo,
-  signatureAlgorithms,
-  serverName as sniExt,
-  supportedGroups,
-} from "./messages/extensions.js";
+import type { ClientHello } from "./messages/client-hello.js";
+import { alpn, ecPointFormats, empty, extensionName, renegotiationInfo } from "./messages/extensions.js";
 import type { HandshakeMessage } from "./messages/framing.js";
 import type { ServerHello } from "./messages/server-hello.js";
 import {

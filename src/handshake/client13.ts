@@ -7,7 +7,7 @@ import {
   ProtocolVersion,
   schemeName,
 } from "../constants.js";
-import { hashLength, type KeyShare } from "../crypto/provider.js";
+import { hashLength } from "../crypto/provider.js";
 import { TLSError } from "../errors.js";
 import { Aead13Protection } from "../record/protection.js";
 import { type CipherSuite13, suite13ById } from "../suites.js";
@@ -123,7 +123,7 @@ export function serverHello13(
   sh: ServerHello,
   hrr?: Hrr,
 ): HandshakeState {
-  const { hello, config } = offer;
+  const { hello } = offer;
   const isHrr = equalBytes(sh.random, HELLO_RETRY_REQUEST_RANDOM);
   ctx.received(isHrr ? "HelloRetryRequest" : "ServerHello", {
     version: "TLSv1.3",
@@ -266,7 +266,7 @@ class ExpectServerHelloAfterRetry implements HandshakeState {
 function decodeServerHelloChecked(body: Uint8Array): ServerHello {
   const sh = decodeServerHello(body);
   const sv = findExtension(sh.extensions, ExtensionType.supported_versions);
-  if (!sv || sv.length !== 2 || ((sv[0]! << 8) | sv[1]!) !== TLS13) {
+  if (sv?.length !== 2 || ((sv[0]! << 8) | sv[1]!) !== TLS13) {
     throw TLSError.local(
       AlertDescription.illegal_parameter,
       "ServerHello after HelloRetryRequest must select TLS 1.3",

@@ -8,12 +8,11 @@ import {
   ProtocolVersion,
   SignatureScheme,
   schemeName,
-  versionName,
 } from "../constants.js";
 import type { KeyShare } from "../crypto/provider.js";
 import { TLSError } from "../errors.js";
 import { Aead12Protection } from "../record/protection.js";
-import { type CipherSuite, TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV } from "../suites.js";
+import { type CipherSuite, TLS_EMPTY_RENEGOTIATION_INFO_SCSV } from "../suites.js";
 import { concat, constantTimeEqual } from "../wire/bytes.js";
 import { checkHostname } from "../x509/hostname.js";
 import { expect, hex, type PeerIdentity, unexpected, verifyPeerChain } from "./common.js";
@@ -35,7 +34,6 @@ import {
   signatureAlgorithms,
   serverName as sniExt,
   supportedGroups,
-  supportedVersions,
 } from "./messages/extensions.js";
 import type { HandshakeMessage } from "./messages/framing.js";
 import { describeServerHello, encodeServerHello, type ServerHello } from "./messages/server-hello.js";
