@@ -98,6 +98,8 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   /** The negotiated version (0 until the ServerHello). */
   private version = 0;
   private compatCcsSeen = false;
+  /** Bytes of rejected 0-RTT data the peer may still send (server side). */
+  private earlyDataBudget = 0;
   private appDataRecords = 0;
   private error_: TLSError | null = null;
   protected readonly ctx: HandshakeContext;
@@ -159,7 +161,14 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       return;
     }
     if (this.readProtection) {
-      const opened = this.readProtection.open(rec.type, rec.version, rec.fragment);
+      let opened: { type: ContentType; fragment: Uint8Array };
+      try {
+        opened = this.readProtection.open(rec.type, rec.version, rec.fragment);
+      } catch (e) {
+        if (!this.skipRejectedEarlyData(rec, e)) throw e;
+        return;
+      }
+      this.earlyDataBudget = 0;
       type = opened.type;
       body = opened.fragment;
     } else {
@@ -205,6 +214,11 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
         this.processAlert(decodeAlert(body));
         return;
       case ContentType.application_data:
+        if (this.earlyDataBudget > 0 && !this.readProtection) {
+          // Early data sent before our HelloRetryRequest: skipped (RFC 8446 §4.2.10).
+          this.skipRejectedEarlyData(rec, null);
+          return;
+        }
         if (this.phase === "handshaking" || this.info_ === null) {
           throw TLSError.local(
             AlertDescription.unexpected_message,
@@ -225,6 +239,20 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       default:
         throw TLSError.local(AlertDescription.unexpected_message, `unknown content type ${type}`);
     }
+  }
+
+  /**
+   * RFC 8446 §4.2.10: a server that rejects 0-RTT skips the client's early data records (those that
+   * do not decrypt under the handshake keys), up to the size it allows; more is an error.
+   */
+  private skipRejectedEarlyData(rec: TLSRecord, error: unknown): boolean {
+    if (this.earlyDataBudget <= 0 || rec.type !== ContentType.application_data) return false;
+    if (error instanceof TLSError && error.alert !== AlertDescription.bad_record_mac) return false;
+    this.earlyDataBudget -= rec.fragment.length;
+    if (this.earlyDataBudget < 0) {
+      throw TLSError.local(AlertDescription.unexpected_message, "too much rejected early data");
+    }
+    return true;
   }
 
   private step(input: Incoming): void {
@@ -511,6 +539,9 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
           self.deframer.expectedVersion = version;
           self.deframer.maxFragment = MAX_CIPHERTEXT_12;
         }
+      },
+      rejectEarlyData(maxBytes: number) {
+        self.earlyDataBudget = maxBytes;
       },
       get appDataRecords() {
         return self.appDataRecords;

@@ -96,6 +96,8 @@ export interface HandshakeContext {
   warn(description: number): void;
   /** The handshake is complete. */
   complete(info: HandshakeInfo, secrets: Secrets): void;
+  /** Server: the client offered 0-RTT, which we reject; skip up to `maxBytes` of its early data (RFC 8446 §4.2.10). */
+  rejectEarlyData(maxBytes: number): void;
   /** A session ticket arrived (TLS 1.3). */
   session(ticket: SessionTicket13): void;
   /** Number of application data records received so far (for rate limits on post-handshake messages). */

@@ -56,6 +56,8 @@ import { checkPeerScheme, chooseScheme } from "./signing.js";
  */
 
 const TLS13 = ProtocolVersion.TLS1_3;
+/** How much rejected 0-RTT data we skip before calling it an attack (OpenSSL's default max_early_data is 16 KiB). */
+const MAX_REJECTED_EARLY_DATA = 4 * (16384 + 256);
 
 interface Offered13 {
   readonly hello: ClientHello;
@@ -189,6 +191,8 @@ export function clientHello13(
   const offered = readOffer(hello);
   const choice = choose13(config, offered);
   ctx.setVersion(TLS13);
+  // We accept no 0-RTT (yet): early data the client sends anyway is skipped, within a bound.
+  if (findExtension(hello.extensions, ExtensionType.early_data)) ctx.rejectEarlyData(MAX_REJECTED_EARLY_DATA);
   const share = offered.shares.find((s) => s.group === choice.group);
   if (share) {
     ctx.transcript.add(msg.raw);

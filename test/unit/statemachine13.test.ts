@@ -288,6 +288,29 @@ describe("TLS 1.3 server rejects bad client messages", () => {
     expectFailure(c2.s, c2.errors, AlertDescription.unexpected_message);
   });
 
+  test("rejected 0-RTT: early data records are skipped up to a bound (RFC 8446 §4.2.10)", () => {
+    const b = server();
+    b.s.receive(
+      editHello(base(), (exts) => [...exts, { type: ExtensionType.early_data, data: new Uint8Array(0) }]),
+    );
+    b.s.takeOutgoing();
+    const junk = frameRecord({
+      type: ContentType.application_data,
+      version: 0x0303,
+      fragment: nodeCrypto.random(16384),
+    });
+    for (let i = 0; i < 4; i++) b.s.receive(junk);
+    assert.deepEqual(b.errors, [], "early data within the bound is skipped");
+    b.s.receive(junk);
+    expectFailure(b.s, b.errors, AlertDescription.unexpected_message);
+    // Without early_data offered, the same record is simply a bad record.
+    const c2 = server();
+    c2.s.receive(base());
+    c2.s.takeOutgoing();
+    c2.s.receive(junk);
+    expectFailure(c2.s, c2.errors, AlertDescription.bad_record_mac);
+  });
+
   test("HelloRetryRequest, then a second ClientHello without the requested share", () => {
     const a = client({ groups: ["X25519", "P-384"] });
     const b = server({ groups: ["P-384"] });
