@@ -41,7 +41,7 @@ import {
 } from "./messages/simple.js";
 import { exporter12Secrets, keyBlock12, masterSecret12, verifyData12 } from "./prf12.js";
 import { makeRsaPreMaster } from "./rsa-kx.js";
-import { checkPeerScheme, chooseScheme, keyFitsSuite } from "./signing.js";
+import { checkPeerScheme, chooseScheme, curveAccepted, keyFitsSuite } from "./signing.js";
 
 /**
  * The TLS 1.2 client, one state per expected message, in the order of the seed's steps:
@@ -188,6 +188,13 @@ class ExpectCertificate implements HandshakeState {
       throw TLSError.local(
         AlertDescription.unsupported_certificate,
         `server key (${peer.publicKey.type}) does not fit ${this.n.suite.name}`,
+      );
+    }
+    // RFC 8422 §5.1: an ECDSA certificate must be on a curve we offered.
+    if (!curveAccepted(peer.publicKey, this.n.config.groups12)) {
+      throw TLSError.local(
+        AlertDescription.illegal_parameter,
+        `server certificate is on ${peer.publicKey.curve}, a curve we did not offer`,
       );
     }
     ctx.transcript.add(msg.raw);

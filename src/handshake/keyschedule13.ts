@@ -36,6 +36,8 @@ export function hkdfExpand(
   info: Uint8Array,
   length: number,
 ): Uint8Array {
+  // RFC 5869 §2.3: L <= 255*HashLen (the block counter is one byte).
+  if (length > 255 * hashLength(hash)) throw new RangeError("HKDF-Expand: length over 255 * HashLen");
   const out = new Uint8Array(length);
   let t: Uint8Array = new Uint8Array(0);
   let off = 0;

@@ -48,7 +48,7 @@ import {
 import { DOWNGRADE_TLS12 } from "./messages/tls13.js";
 import { exporter12Secrets, keyBlock12, masterSecret12, verifyData12 } from "./prf12.js";
 import { decryptRsaPreMaster } from "./rsa-kx.js";
-import { checkPeerScheme, chooseScheme, keyFitsSuite } from "./signing.js";
+import { checkPeerScheme, chooseScheme, curveAccepted, keyFitsSuite } from "./signing.js";
 
 /**
  * The TLS 1.2 server, one state per expected message:
@@ -67,6 +67,8 @@ interface Offered {
   readonly extendedMasterSecret: boolean;
   readonly secureRenegotiation: boolean;
   readonly pointFormats: boolean;
+  /** Whether the client sent supported_groups (else any curve is acceptable). */
+  readonly curvesListed: boolean;
 }
 
 /** Our choices. */
@@ -223,6 +225,7 @@ function readClientExtensions(hello: ClientHello): Offered {
     serverName: sni ? sniExt.decode(sni) : undefined,
     // RFC 8422 §4: without supported_groups, any curve may be used; we then pick P-256.
     groups: groups ? supportedGroups.decode(groups) : [NamedGroup.secp256r1],
+    curvesListed: groups !== undefined,
     signatureSchemes: sigs ? signatureAlgorithms.decode(sigs) : DEFAULT_CLIENT_SCHEMES,
     alpn: a ? alpn.decode(a) : undefined,
     extendedMasterSecret: ems !== undefined,
@@ -242,6 +245,8 @@ function choose(config: ServerConfig, o: Offered): Choice {
     if (!o.hello.cipherSuites.includes(suite.id)) continue;
     for (const cert of candidates) {
       if (!keyFitsSuite(cert.key, suite.auth)) continue;
+      // RFC 8422 §5.1: the client's curves also bound the ECDSA certificate's curve.
+      if (o.curvesListed && !curveAccepted(cert.key, o.groups)) continue;
       if (suite.kx === "RSA") return { suite, cert, group: undefined, scheme: undefined };
       if (group === undefined) continue;
       const scheme = chooseScheme(

@@ -1,5 +1,5 @@
 import { AlertDescription } from "../alert.js";
-import { ProtocolVersion, SignatureScheme } from "../constants.js";
+import { NamedGroup, ProtocolVersion, SignatureScheme } from "../constants.js";
 import type { PrivateKey, PublicKey } from "../crypto/provider.js";
 import { TLSError } from "../errors.js";
 import type { AuthKind } from "../suites.js";
@@ -62,6 +62,22 @@ export function chooseScheme(
   version: number,
 ): number | undefined {
   return preferred(ours, key).find((s) => peer.includes(s) && schemeFitsKey(s, key, version));
+}
+
+/** The named group of an EC key's curve (for TLS 1.2, where supported_groups also bounds certificates). */
+export function curveGroup(key: Key): NamedGroup | undefined {
+  if (key.type !== "ec") return undefined;
+  return key.curve === "P-256"
+    ? NamedGroup.secp256r1
+    : key.curve === "P-384"
+      ? NamedGroup.secp384r1
+      : NamedGroup.secp521r1;
+}
+
+/** True unless `key` is an EC key on a curve missing from `groups` (RFC 8422 §5.1). */
+export function curveAccepted(key: Key, groups: readonly number[]): boolean {
+  const g = curveGroup(key);
+  return g === undefined || groups.includes(g);
 }
 
 /** Whether a certificate key can authenticate a TLS 1.2 suite (RFC 5246 §7.4.2, RFC 8422 §5.3). */

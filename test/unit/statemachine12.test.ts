@@ -102,7 +102,10 @@ function baseHello(over: Partial<ClientHello> = {}, extra: Extension[] = []): Cl
     cipherSuites: [0xc02b],
     compressionMethods: [0],
     extensions: [
-      { type: ExtensionType.supported_groups, data: supportedGroups.encode([NamedGroup.x25519]) },
+      {
+        type: ExtensionType.supported_groups,
+        data: supportedGroups.encode([NamedGroup.x25519, NamedGroup.secp256r1]),
+      },
       { type: ExtensionType.signature_algorithms, data: signatureAlgorithms.encode([0x0403]) },
       { type: ExtensionType.extended_master_secret, data: new Uint8Array(0) },
       ...extra,

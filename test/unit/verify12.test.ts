@@ -174,3 +174,31 @@ describe("certificates of every key type, both suite families", () => {
     });
   }
 });
+
+describe("RFC 8422 §5.1: the client's curves bound the server's ECDSA certificate", () => {
+  test("a client without P-256 gets the RSA certificate; with only a P-256 certificate, handshake_failure", () => {
+    const both = new ServerConfig({
+      certificates: [
+        { cert: pki.p256.chainPem, key: pki.p256.leaf.keyPem },
+        { cert: pki.rsa.chainPem, key: pki.rsa.leaf.keyPem },
+      ],
+    });
+    const roots = [pki.p256.root.certPem, pki.rsa.root.certPem];
+    const c1 = new ClientConnection(
+      new ClientConfig({ ca: roots, maxVersion: "TLSv1.2", groups: ["X25519"] }),
+      { serverName: "localhost" },
+    );
+    const s1 = new ServerConnection(both);
+    pump(c1, s1);
+    assert.equal(c1.error, null, c1.error?.message);
+    assert.equal(c1.info?.cipherSuite.name, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+
+    const c2 = new ClientConnection(
+      new ClientConfig({ ca: roots, maxVersion: "TLSv1.2", groups: ["X25519", "P-384"] }),
+      { serverName: "localhost" },
+    );
+    const s2 = new ServerConnection(new ServerConfig({ cert: pki.p256.chainPem, key: pki.p256.leaf.keyPem }));
+    pump(c2, s2);
+    assert.equal(s2.error?.alertName, "handshake_failure");
+  });
+});
