@@ -1,0 +1,99 @@
+/** IPC messages between the orchestrator (bench/core.ts) and its worker processes (bench/worker.ts). */
+import type { CertMaterial, Impl, SuiteKey } from "./impl.js";
+
+export interface HandshakeParams {
+  kind: "handshake";
+  /** Concurrent client loops, each one connection after another. */
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface BulkParams {
+  kind: "bulk";
+  /** Bytes per write() call at the sender. */
+  writeSize: number;
+  /** Bytes sent before the receiver starts its clock. */
+  warmupBytes: number;
+  /** Bytes timed at the receiver (sent after the warm-up bytes). */
+  measuredBytes: number;
+}
+
+export type CaseParams = HandshakeParams | BulkParams;
+
+export type ToWorker =
+  | { type: "server"; impl: Impl; suite: SuiteKey; cert: CertMaterial; params: CaseParams; profile?: string }
+  | {
+      type: "client";
+      impl: Impl;
+      suite: SuiteKey;
+      ca: string;
+      port: number;
+      params: CaseParams;
+      /** Write a V8 CPU profile of the measured window to this file. */
+      profile?: string;
+    }
+  /** Handshake servers: start counting (the client's warm-up is over). */
+  | { type: "mark" }
+  /** Handshake servers: stop counting and report. */
+  | { type: "collect" };
+
+export interface ServerHandshakeStats {
+  /** Handshakes completed between mark and collect. */
+  handshakes: number;
+  /** Process CPU (user + system, all threads) between mark and collect, µs. */
+  cpuUs: number;
+  /** The system (kernel) part of cpuUs. */
+  sysUs: number;
+  wallMs: number;
+  /** Failed connections seen by the server over the whole run. */
+  errors: number;
+  firstError?: string;
+}
+
+export interface ClientHandshakeStats {
+  /** Full connections (connect, handshake, 1-byte echo, close) finished inside the window. */
+  connections: number;
+  wallMs: number;
+  cpuUs: number;
+  sysUs: number;
+  /** Per-connection latency percentiles inside the window, ms. */
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  firstError?: string;
+  /** Negotiated suite (IANA) and group, as reported by the client. */
+  cipher: string;
+  group: string;
+}
+
+export interface ReceiverStats {
+  /** Bytes counted between the receiver's start and stop marks. */
+  measuredBytes: number;
+  totalBytes: number;
+  wallMs: number;
+  cpuUs: number;
+  sysUs: number;
+}
+
+export interface SenderStats {
+  /** Bytes written from the sender's start mark until the stream finished. */
+  measuredBytes: number;
+  totalBytes: number;
+  wallMs: number;
+  cpuUs: number;
+  sysUs: number;
+  cipher: string;
+  group: string;
+}
+
+export type FromWorker =
+  | { type: "alive" }
+  | { type: "ready"; port: number }
+  | { type: "window-start" }
+  | { type: "window-end" }
+  | { type: "server-handshake"; stats: ServerHandshakeStats }
+  | { type: "client-handshake"; stats: ClientHandshakeStats }
+  | { type: "receiver"; stats: ReceiverStats }
+  | { type: "sender"; stats: SenderStats }
+  | { type: "failed"; message: string };

@@ -1,0 +1,140 @@
+/** Turns collected results into the readable table (name | TypeTLS | node | ratio). */
+import { type BulkResult, type HandshakeResult, median, type Pair, type PlanEntry, pairKey } from "./core.js";
+import { SUITES } from "./impl.js";
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export interface Collected {
+  entry: PlanEntry;
+  /** pairKey → one outcome per trial */
+  runs: Map<string, Outcome<HandshakeResult | BulkResult>[]>;
+}
+
+export function isHandshake(v: HandshakeResult | BulkResult): v is HandshakeResult {
+  return "connPerSec" in v;
+}
+
+/** One line per run, for the progress log. */
+export function summary(v: HandshakeResult | BulkResult): string {
+  const us = (x: number) => x.toFixed(0);
+  if (isHandshake(v)) {
+    const err = v.client.errors + v.server.errors;
+    const ss = v.server.handshakes > 0 ? v.server.sysUs / v.server.handshakes : Number.NaN;
+    const cs = v.client.sysUs / v.client.connections;
+    return (
+      `${v.connPerSec.toFixed(1)} conn/s, server ${us(v.serverCpuUs)} µs/hs (kernel ${us(ss)}), ` +
+      `client ${us(v.clientCpuUs)} µs/conn (kernel ${us(cs)}), p50 ${v.p50Ms.toFixed(2)} ms` +
+      (err > 0 ? `, ${err} errors (${v.client.firstError ?? v.server.firstError})` : "")
+    );
+  }
+  const rs = v.receiver.sysUs / (v.receiver.measuredBytes / 1e6);
+  const ss = v.sender.sysUs / (v.sender.measuredBytes / 1e6);
+  return (
+    `${v.mbPerSec.toFixed(1)} MB/s, receiver ${us(v.receiverCpuUsPerMB)} µs/MB (kernel ${us(rs)}), ` +
+    `sender ${us(v.senderCpuUsPerMB)} µs/MB (kernel ${us(ss)})`
+  );
+}
+
+export interface Row {
+  name: string;
+  typetls: number;
+  node: number;
+  unit: "rate" | "us" | "ms" | "count";
+}
+
+const TT: Pair = { client: "typetls", server: "typetls" };
+const NN: Pair = { client: "node", server: "node" };
+const TN: Pair = { client: "typetls", server: "node" };
+const NT: Pair = { client: "node", server: "typetls" };
+
+/** Median over the successful trials of one pair (NaN when none succeeded). */
+function pick<T extends HandshakeResult | BulkResult>(c: Collected, pair: Pair, f: (v: T) => number): number {
+  const outcomes = c.runs.get(pairKey(pair)) ?? [];
+  return median(outcomes.flatMap((x) => (x.ok ? [f(x.value as T)] : [])));
+}
+
+function handshakeRows(c: Collected, cert: string, concurrency: number): Row[] {
+  const row = (name: string, unit: Row["unit"], f: (v: HandshakeResult) => number): Row => ({
+    name,
+    typetls: pick(c, TT, f),
+    node: pick(c, NN, f),
+    unit,
+  });
+  const rows = [
+    row(`handshake ${cert} c=${concurrency}: conn/s`, "rate", (v) => v.connPerSec),
+    row("    server CPU µs / handshake", "us", (v) => v.serverCpuUs),
+    row("    client CPU µs / connection", "us", (v) => v.clientCpuUs),
+    row("    p50 ms / connection", "ms", (v) => v.p50Ms),
+  ];
+  const errors = row("    connection errors", "count", (v) => v.client.errors + v.server.errors);
+  if (errors.typetls > 0 || errors.node > 0) rows.push(errors);
+  return rows;
+}
+
+function bulkRows(c: Collected, suite: string): Row[] {
+  const row = (name: string, pair: Pair, unit: Row["unit"], f: (v: BulkResult) => number): Row => ({
+    name,
+    typetls: pick(c, pair, f),
+    node: pick(c, NN, f),
+    unit,
+  });
+  const mbps = (v: BulkResult) => v.mbPerSec;
+  const rx = (v: BulkResult) => v.receiverCpuUsPerMB;
+  const tx = (v: BulkResult) => v.senderCpuUsPerMB;
+  const rows = [
+    row(`bulk ${suite}, 16 KiB writes: MB/s`, TT, "rate", mbps),
+    row("    receiver CPU µs / MB", TT, "us", rx),
+    row("    sender CPU µs / MB", TT, "us", tx),
+  ];
+  if (c.runs.has(pairKey(TN))) {
+    rows.push(
+      row("  TypeTLS sends, node receives: MB/s", TN, "rate", mbps),
+      row("    sender CPU µs / MB", TN, "us", tx),
+    );
+  }
+  if (c.runs.has(pairKey(NT))) {
+    rows.push(
+      row("  node sends, TypeTLS receives: MB/s", NT, "rate", mbps),
+      row("    receiver CPU µs / MB", NT, "us", rx),
+    );
+  }
+  return rows;
+}
+
+export function rowsFor(c: Collected): Row[] {
+  const spec = c.entry.spec;
+  if (spec.kind === "handshake")
+    return handshakeRows(c, spec.cert === "ecdsa" ? "ECDSA P-256" : "RSA-2048", spec.concurrency);
+  return bulkRows(c, SUITES[spec.suite].label.replace("ECDHE-ECDSA ", ""));
+}
+
+function fmt(v: number, unit: Row["unit"]): string {
+  if (!Number.isFinite(v)) return "—";
+  if (unit === "ms") return v.toFixed(2);
+  if (unit === "rate" && v < 100) return v.toFixed(1);
+  return Math.round(v).toLocaleString("en-US");
+}
+
+export function renderTable(collected: readonly Collected[]): string {
+  const header = ["name", "TypeTLS", "node", "ratio"];
+  const cells = collected.flatMap(rowsFor).map((r) => {
+    const ratio = r.typetls / r.node;
+    return [
+      r.name,
+      fmt(r.typetls, r.unit),
+      fmt(r.node, r.unit),
+      Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "—",
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: readonly string[]) =>
+    `| ${c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join(" | ")} |`;
+  const rule = widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`));
+  const out = [line(header), `|${rule.join("|")}|`, ...cells.map(line)];
+  const failed: string[] = [];
+  for (const c of collected)
+    for (const [k, list] of c.runs)
+      for (const x of list) if (!x.ok) failed.push(`  ${c.entry.id} ${k}: ${x.error.split("\n")[0]}`);
+  if (failed.length > 0) out.push("", "failed runs:", ...failed);
+  return out.join("\n");
+}

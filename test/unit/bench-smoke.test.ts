@@ -1,0 +1,58 @@
+// Runs the benchmark's own code (bench/core.ts: forked server and client workers, both
+// implementations) for a fraction of a second, so that `npm run bench` cannot rot unnoticed.
+import assert from "node:assert/strict";
+import { before, test } from "node:test";
+import { loadMaterial, type Material, MIXED, runBulk, runHandshake, SAME } from "../../bench/core.js";
+import { type Collected, renderTable } from "../../bench/report.js";
+
+let material: Material;
+before(async () => {
+  material = await loadMaterial();
+});
+
+test("bench: handshake loop, both implementations, ECDSA and RSA", { timeout: 120_000 }, async () => {
+  const collected: Collected = {
+    entry: {
+      id: "hs/ecdsa/c2",
+      spec: { kind: "handshake", cert: "ecdsa", suite: "ecdsaAes128", concurrency: 2 },
+      pairs: [...SAME],
+    },
+    runs: new Map(),
+  };
+  for (const pair of SAME) {
+    for (const [cert, suite] of [
+      ["ecdsa", "ecdsaAes128"],
+      ["rsa", "rsaAes128"],
+    ] as const) {
+      const r = await runHandshake(material, { kind: "handshake", cert, suite, concurrency: 2 }, pair, {
+        warmupMs: 50,
+        durationMs: 200,
+      });
+      const what = `${pair.client}->${pair.server} ${cert}`;
+      assert.ok(r.client.connections > 0, `${what}: client finished no connection`);
+      assert.ok(r.server.handshakes > 0, `${what}: server completed no handshake`);
+      assert.equal(r.client.errors, 0, `${what}: ${r.client.firstError}`);
+      assert.equal(r.server.errors, 0, `${what}: ${r.server.firstError}`);
+      assert.equal(r.client.group, "X25519");
+      assert.ok(r.connPerSec > 0 && Number.isFinite(r.serverCpuUs) && r.clientCpuUs > 0, what);
+      if (cert === "ecdsa") collected.runs.set(`${pair.client}->${pair.server}`, [{ ok: true, value: r }]);
+    }
+  }
+  const table = renderTable([collected]);
+  assert.match(table, /handshake ECDSA P-256 c=2: conn\/s \|\s+[\d,.]+ \|\s+[\d,.]+ \|\s+[\d.]+×/);
+});
+
+test("bench: bulk transfer moves exactly the bytes asked for, every pair", { timeout: 120_000 }, async () => {
+  const params = { writeSize: 16384, warmupBytes: 256 * 1024, measuredBytes: 2 * 1024 * 1024 };
+  const total = params.warmupBytes + params.measuredBytes;
+  for (const suite of ["ecdsaAes128", "ecdsaChacha"] as const) {
+    for (const pair of [...SAME, ...MIXED]) {
+      const r = await runBulk(material, { kind: "bulk", suite }, pair, params);
+      const what = `${pair.client}->${pair.server} ${suite}`;
+      assert.equal(r.sender.totalBytes, total, what);
+      assert.equal(r.receiver.totalBytes, total, what);
+      assert.ok(r.receiver.measuredBytes > 0 && r.receiver.measuredBytes <= params.measuredBytes, what);
+      assert.ok(r.mbPerSec > 0 && r.receiverCpuUsPerMB > 0 && r.senderCpuUsPerMB > 0, what);
+    }
+  }
+});
