@@ -401,13 +401,14 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   private writeRecords(type: ContentType, data: Uint8Array): void {
     for (let off = 0; off < data.length || (off === 0 && data.length === 0); off += MAX_PLAINTEXT) {
       const chunk = data.subarray(off, Math.min(off + MAX_PLAINTEXT, data.length));
-      const sealed = this.writeProtection
-        ? this.writeProtection.seal(type, this.recordVersion, chunk)
-        : { type, fragment: chunk };
-      const body = sealed.fragment;
-      const rec = new Uint8Array(5 + body.length);
-      rec.set(recordHeader(sealed.type, this.recordVersion, body.length), 0);
-      rec.set(body, 5);
+      let rec: Uint8Array;
+      if (this.writeProtection) {
+        rec = this.writeProtection.sealRecord(type, this.recordVersion, chunk);
+      } else {
+        rec = new Uint8Array(5 + chunk.length);
+        rec.set(recordHeader(type, this.recordVersion, chunk.length), 0);
+        rec.set(chunk, 5);
+      }
       this.outgoing.push(rec);
       if (data.length === 0) break;
     }

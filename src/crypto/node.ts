@@ -25,10 +25,18 @@ class NodePublicKey implements PublicKey {
     readonly type: KeyType,
     readonly bits: number,
     readonly curve?: Curve,
+    spki?: Uint8Array,
   ) {
-    this.spki = new Uint8Array(key.export({ type: "spki", format: "der" }));
+    this.spki = spki ?? new Uint8Array(key.export({ type: "spki", format: "der" }));
   }
 }
+
+/**
+ * Imported public keys by SPKI: a client that keeps connecting to the same servers (and a server
+ * verifying the same CAs) would otherwise re-import the same keys on every handshake. Bounded.
+ */
+const publicKeyCache = new Map<string, NodePublicKey>();
+const PUBLIC_KEY_CACHE_SIZE = 256;
 
 class NodePrivateKey implements PrivateKey {
   readonly publicKey: NodePublicKey;
@@ -181,14 +189,14 @@ class NodeAead implements Aead {
     if (key.length !== this.keyLength) throw new RangeError(`${alg} needs a ${this.keyLength}-byte key`);
     this.key = nc.createSecretKey(key);
   }
-  seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, headroom = 0): Uint8Array {
     const c = nc.createCipheriv(this.alg as nc.CipherGCMTypes, this.key, nonce, { authTagLength: 16 });
     c.setAAD(aad, { plaintextLength: plaintext.length });
     const body = c.update(plaintext);
     c.final();
-    const out = new Uint8Array(body.length + 16);
-    out.set(body, 0);
-    out.set(c.getAuthTag(), body.length);
+    const out = new Uint8Array(headroom + body.length + 16);
+    out.set(body, headroom);
+    out.set(c.getAuthTag(), headroom + body.length);
     return out;
   }
   open(nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
@@ -293,9 +301,16 @@ export const nodeCrypto: CryptoProvider = {
     return new NodePrivateKey(key, d.type, d.bits, d.curve);
   },
   importPublicKey(spki) {
+    const id = Buffer.from(spki).toString("base64");
+    const cached = publicKeyCache.get(id);
+    if (cached) return cached;
     const key = nc.createPublicKey({ key: Buffer.from(spki), format: "der", type: "spki" });
     const d = describe(key);
-    return new NodePublicKey(key, d.type, d.bits, d.curve);
+    const pk = new NodePublicKey(key, d.type, d.bits, d.curve, new Uint8Array(spki));
+    if (publicKeyCache.size >= PUBLIC_KEY_CACHE_SIZE)
+      publicKeyCache.delete(publicKeyCache.keys().next().value!);
+    publicKeyCache.set(id, pk);
+    return pk;
   },
 
   sign(scheme, key, data) {

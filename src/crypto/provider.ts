@@ -46,7 +46,8 @@ export type AeadAlgorithm = "aes-128-gcm" | "aes-256-gcm" | "chacha20-poly1305";
 export interface Aead {
   readonly keyLength: number;
   readonly tagLength: number;
-  seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /** Ciphertext and tag; `headroom` bytes are left free at the start of the result (for record headers). */
+  seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, headroom?: number): Uint8Array;
   /** Returns null when authentication fails. */
   open(nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
 }

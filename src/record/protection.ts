@@ -5,6 +5,15 @@ import { TLSError } from "../errors.js";
 import type { CipherSuite } from "../suites.js";
 import { MAX_PLAINTEXT } from "./record.js";
 
+function writeHeader(rec: Uint8Array, type: number, version: number): void {
+  const length = rec.length - 5;
+  rec[0] = type;
+  rec[1] = version >> 8;
+  rec[2] = version & 0xff;
+  rec[3] = length >> 8;
+  rec[4] = length & 0xff;
+}
+
 /** Protects or unprotects record fragments in one direction, counting sequence numbers. */
 export interface RecordProtection {
   /** The TLS version whose record format this is. */
@@ -15,6 +24,8 @@ export interface RecordProtection {
     version: number,
     plaintext: Uint8Array,
   ): { type: ContentType; fragment: Uint8Array };
+  /** The same, as a complete record with its 5-byte header (the write path uses this: fewer copies). */
+  sealRecord(type: ContentType, version: number, plaintext: Uint8Array): Uint8Array;
   /** Returns the real content type and plaintext; throws bad_record_mac / record_overflow / unexpected_message. */
   open(type: ContentType, version: number, fragment: Uint8Array): { type: ContentType; fragment: Uint8Array };
 }
@@ -78,19 +89,18 @@ export class Aead12Protection implements RecordProtection {
     version: number,
     plaintext: Uint8Array,
   ): { type: ContentType; fragment: Uint8Array } {
-    return { type, fragment: this.sealBody(type, version, plaintext) };
+    return { type, fragment: this.sealRecord(type, version, plaintext).subarray(5) };
   }
 
-  private sealBody(type: ContentType, version: number, plaintext: Uint8Array): Uint8Array {
+  /** The whole record: header, explicit nonce, ciphertext and tag in one buffer (one copy of the data). */
+  sealRecord(type: ContentType, version: number, plaintext: Uint8Array): Uint8Array {
     const seq = this.nextSeq();
     const nonce = this.nonce(seq);
-    const sealed = this.aead.seal(nonce, this.setAad(seq, type, version, plaintext.length), plaintext);
     const ex = this.suite.explicitNonceLength;
-    if (ex === 0) return sealed;
-    const out = new Uint8Array(ex + sealed.length);
-    out.set(nonce.subarray(4), 0);
-    out.set(sealed, ex);
-    return out;
+    const rec = this.aead.seal(nonce, this.setAad(seq, type, version, plaintext.length), plaintext, 5 + ex);
+    writeHeader(rec, type, version);
+    if (ex > 0) rec.set(nonce.subarray(4), 5);
+    return rec;
   }
 
   open(
@@ -155,15 +165,21 @@ export class Aead13Protection implements RecordProtection {
 
   seal(
     type: ContentType,
-    _version: number,
+    version: number,
     plaintext: Uint8Array,
   ): { type: ContentType; fragment: Uint8Array } {
+    return { type: 23, fragment: this.sealRecord(type, version, plaintext).subarray(5) };
+  }
+
+  sealRecord(type: ContentType, _version: number, plaintext: Uint8Array): Uint8Array {
     const inner = new Uint8Array(plaintext.length + 1);
     inner.set(plaintext, 0);
     inner[plaintext.length] = type;
     const length = inner.length + this.aead.tagLength;
     const aad = Uint8Array.of(23, 3, 3, length >> 8, length & 0xff);
-    return { type: 23, fragment: this.aead.seal(this.nonce(), aad, inner) };
+    const rec = this.aead.seal(this.nonce(), aad, inner, 5);
+    rec.set(aad, 0);
+    return rec;
   }
 
   open(
