@@ -47,7 +47,7 @@ export interface ConnectionEvents {
   handshake: (info: HandshakeInfo) => void;
   /** Decrypted application data. */
   data: (data: Uint8Array) => void;
-  /** The peer sent close_notify: no more data will arrive. */
+  /** The peer sent close_notify: no more data will arrive. Call close() to answer (writing first is allowed). */
   end: () => void;
   /** Every alert, sent or received. */
   alert: (alert: AlertEvent) => void;
@@ -266,14 +266,23 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
     this.emit("alert", { level: a.level, description: a.description, name, sentBy: "peer" });
     if (a.description === AlertDescription.close_notify) {
       this.receivedCloseNotify = true;
-      this.emit("end");
       if (this.sentCloseNotify) {
         this.phase = "closed";
+        this.emit("end");
         this.emit("close");
-      } else {
-        // RFC 5246 §7.2.1: answer with our own close_notify and close down.
-        this.close();
+        return;
       }
+      if (!this.info_) {
+        // close_notify during the handshake: nothing more can come; answer and close.
+        this.emit("end");
+        this.closeRequested = false;
+        this.close();
+        return;
+      }
+      // The peer will send no more. We may still write (TLS 1.3 half-close, RFC 8446 §6.1; and, as
+      // OpenSSL allows, TLS 1.2 too): the application answers with close() when it is done, as the
+      // Node adapter does when its readable side ends (allowHalfOpen: false).
+      this.emit("end");
       return;
     }
     // TLS 1.3 (RFC 8446 §6): the level is ignored; only user_canceled is not fatal.

@@ -93,6 +93,8 @@ export const CONNECTION_OPTIONS = {
   groups: { type: "string" },
   alpn: { type: "string" },
   "legacy-rsa-kx": { type: "boolean" },
+  "no-middlebox-compat": { type: "boolean" },
+  "key-update": { type: "boolean" },
   trace: { type: "boolean" },
   keylog: { type: "string" },
   ca: { type: "string" },
@@ -108,6 +110,7 @@ export const OPENSSL_ALIASES: Readonly<Record<string, string>> = {
   curves: "groups",
   min_protocol: "min-version",
   max_protocol: "max-version",
+  no_middlebox: "no-middlebox-compat",
 };
 
 /** "1.2", "TLSv1.2", "tls1.2", "tls1_2" -> "TLSv1.2" (the library decides what it supports). */
@@ -115,7 +118,7 @@ export function parseVersionArg(option: string, v: string): VersionName {
   const s = v.trim().toLowerCase();
   if (s === "sslv3" || s === "ssl3" || s === "3.0") return "SSLv3";
   const m = /^(?:tls\s*v?)?1[._]([0-3])$/.exec(s);
-  if (!m) throw new UsageError(`${option}: unknown TLS version "${v}" (use 1.2 or TLSv1.2)`);
+  if (!m) throw new UsageError(`${option}: unknown TLS version "${v}" (use 1.2, 1.3, TLSv1.2 or TLSv1.3)`);
   switch (m[1]) {
     case "0":
       return "TLSv1";

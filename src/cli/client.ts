@@ -4,8 +4,17 @@
  * failure (with the alert or the certificate error); 2 for a usage or configuration error.
  */
 import type { ClientOptions } from "../config.js";
+import { ProtocolVersion } from "../constants.js";
+import type { SessionTicket13 } from "../handshake/context.js";
 import { connect } from "../node/api.js";
-import { CONNECTION_OPTIONS, OPENSSL_ALIASES, parseCommand, parseHostPort, UsageError } from "./args.js";
+import {
+  CONNECTION_OPTIONS,
+  OPENSSL_ALIASES,
+  parseCommand,
+  parseHostPort,
+  splitList,
+  UsageError,
+} from "./args.js";
 import {
   attachTrace,
   commonOptions,
@@ -28,13 +37,21 @@ options:
   --ca FILE                trust anchors (PEM), instead of the default roots (Mozilla's, via Node)
   --insecure               do not verify the server's certificate (says so on stderr)
   --cert FILE --key FILE   client certificate chain and key, PEM, sent when the server asks
-  --min-version V          lowest TLS version (1.2 or TLSv1.2)
-  --max-version V          highest TLS version
-  --ciphers LIST           cipher suites, IANA or OpenSSL names, ',' or ':' separated
-  --groups LIST            key-exchange groups (X25519, P-256, P-384)
+  --min-version V          lowest TLS version: 1.2 (default) or 1.3 (also TLSv1.2, TLSv1.3)
+  --max-version V          highest TLS version: 1.3 (default) or 1.2
+  --ciphers LIST           cipher suites, IANA or OpenSSL names, ',' or ':' separated; TLS 1.3
+                           (TLS_AES_128_GCM_SHA256 ...) and 1.2 suites may be mixed, and a list
+                           without suites of one version leaves that version's at their default
+  --groups LIST            key-exchange groups in preference order: X25519MLKEM768 (TLS 1.3
+                           only), X25519, P-256 (prime256v1), P-384 (secp384r1)
+  --key-shares LIST        TLS 1.3: the groups to send key shares for (default: X25519MLKEM768
+                           and X25519); a server that wants another asks (HelloRetryRequest)
   --alpn LIST              ALPN protocols to offer (e.g. h2,http/1.1)
   --legacy-rsa-kx          also offer TLS_RSA_WITH_* (RSA key transport, no forward secrecy)
-  --trace                  print every handshake message on stderr
+  --no-middlebox-compat    TLS 1.3 without the legacy session id and dummy ChangeCipherSpec
+  --key-update             TLS 1.3: send a KeyUpdate (asking the server to update too) once the
+                           first data from standard input is sent
+  --trace                  print every handshake message on stderr (and session tickets)
   --keylog FILE            append NSS key log lines to FILE (default: $SSLKEYLOGFILE)
   -h, --help               this help
 
@@ -46,7 +63,10 @@ const CLIENT_OPTIONS = {
   connect: { type: "string" },
   servername: { type: "string" },
   insecure: { type: "boolean", short: "k" },
+  "key-shares": { type: "string" },
 } as const;
+
+const TLS13: number = ProtocolVersion.TLS1_3;
 
 export async function runClient(argv: readonly string[], io: Output = stdio): Promise<number> {
   const { values: v, positionals } = parseCommand(argv, CLIENT_OPTIONS, OPENSSL_ALIASES);
@@ -70,14 +90,35 @@ export async function runClient(argv: readonly string[], io: Output = stdio): Pr
     opts.key = readPemFile("--key", keys[0]);
   }
   if (v.insecure) opts.rejectUnauthorized = false;
+  if (v["key-shares"] !== undefined) opts.keyShareGroups = splitList(v["key-shares"]);
   const servername = v.servername ?? host;
   const keylog = KeyLog.open(v.keylog);
 
   // ConfigError from here propagates to main: exit 2.
   const sock = connect({ ...opts, host, port, servername });
   if (v.insecure) io.err("typetls: warning: --insecure: the server's certificate is not verified");
-  if (v.trace) attachTrace(sock, "client", io);
+  if (v.trace) {
+    attachTrace(sock, "client", io);
+    sock.on("session", (t: SessionTicket13) =>
+      io.err(`typetls: session ticket received (lifetime ${t.lifetime}s)`),
+    );
+  }
   keylog?.attach(sock);
+
+  const sendKeyUpdate = (): void => {
+    if (sock.info?.version !== TLS13) {
+      io.err(
+        `typetls: warning: --key-update: KeyUpdate is TLS 1.3 only, not sent over ${sock.info?.protocol}`,
+      );
+      return;
+    }
+    try {
+      sock.updateKeys(true);
+      io.err("typetls: key update sent (update_requested)");
+    } catch (e) {
+      io.err(`typetls: warning: --key-update: ${describeError(e)}`);
+    }
+  };
 
   return new Promise<number>((resolve) => {
     let failure: unknown = null;
@@ -90,6 +131,8 @@ export async function runClient(argv: readonly string[], io: Output = stdio): Pr
       if (info) io.err(`typetls: ${summaryLine(info)}`);
       // Only now: ending before the handshake completes would abort it.
       stdin.pipe(sock);
+      // After pipe()'s own 'data' listener, so the first data goes out under the old keys.
+      if (v["key-update"]) stdin.once("data", () => sendKeyUpdate());
     });
     sock.on("data", (d: Buffer) => {
       if (!io.out(d) && io === stdio) {

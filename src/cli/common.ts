@@ -15,18 +15,18 @@ export interface ConnectionValues {
   groups?: string | undefined;
   alpn?: string | undefined;
   "legacy-rsa-kx"?: boolean | undefined;
+  "no-middlebox-compat"?: boolean | undefined;
 }
 
 export function commonOptions(v: ConnectionValues): CommonOptions {
   const o: CommonOptions = {};
   if (v["min-version"] !== undefined) o.minVersion = parseVersionArg("--min-version", v["min-version"]);
   if (v["max-version"] !== undefined) o.maxVersion = parseVersionArg("--max-version", v["max-version"]);
-  // `--min-version 1.3` alone means "1.3 only" (as OpenSSL's -min_protocol), not "min above max".
-  else if (o.minVersion === "TLSv1.3") o.maxVersion = "TLSv1.3";
   if (v.ciphers !== undefined) o.cipherSuites = splitList(v.ciphers);
   if (v.groups !== undefined) o.groups = splitList(v.groups);
   if (v.alpn !== undefined) o.alpnProtocols = splitList(v.alpn);
   if (v["legacy-rsa-kx"]) o.enableLegacyRsaKeyExchange = true;
+  if (v["no-middlebox-compat"]) o.middleboxCompatibility = false;
   return o;
 }
 

@@ -12,7 +12,7 @@ import { runServer, SERVER_USAGE } from "./server.js";
 
 export const USAGE = `usage: typetls <command> [options]
 
-TypeTLS, a TLS stack in TypeScript (TLS 1.2 today).
+TypeTLS, a TLS stack in TypeScript (TLS 1.3 and 1.2).
 
 commands:
   demo      a full handshake between a client and a server in this process, step by step
@@ -20,7 +20,7 @@ commands:
   client    a TLS client: sends standard input, prints what it receives
 
 Run "typetls <command> --help" for its options. Examples:
-  typetls demo
+  typetls demo                  # TLS 1.3; typetls demo --tls12 for the classic 1.2 flight
   typetls server --port 4433 --cert chain.pem --key key.pem --www
   typetls client localhost:4433 --ca root.pem --alpn http/1.1
 

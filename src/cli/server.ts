@@ -4,6 +4,7 @@
  * SIGINT/SIGTERM; a failing connection is reported on stderr and never stops the server.
  */
 import type { CertKeyPair, ClientAuthMode } from "../config.js";
+import { ProtocolVersion } from "../constants.js";
 import { createServer, type TLSServer } from "../node/api.js";
 import type { TLSSocket } from "../node/socket.js";
 import { CONNECTION_OPTIONS, OPENSSL_ALIASES, parseCommand, parsePort, UsageError } from "./args.js";
@@ -28,15 +29,23 @@ options:
   --port N                 port to listen on; 0 picks a free one (required)
   --host ADDR              address to bind (default 127.0.0.1)
   --cert FILE --key FILE   certificate chain (leaf first) and its key, PEM; repeat for several
-                           (chosen by SNI and by what the cipher suite needs, RSA or ECDSA)
+                           (chosen by SNI, then by what the client can verify: the TLS 1.2
+                           suite, RSA or ECDSA, or in TLS 1.3 its signature algorithms)
   --ca FILE                trust anchors for client certificates (PEM)
   --verify-client MODE     none (default), request or require
-  --min-version V          lowest TLS version (1.2 or TLSv1.2)
-  --max-version V          highest TLS version
-  --ciphers LIST           cipher suites, IANA or OpenSSL names, ',' or ':' separated
-  --groups LIST            key-exchange groups (X25519, P-256, P-384)
+  --min-version V          lowest TLS version: 1.2 (default) or 1.3 (also TLSv1.2, TLSv1.3)
+  --max-version V          highest TLS version: 1.3 (default) or 1.2
+  --ciphers LIST           cipher suites, IANA or OpenSSL names, ',' or ':' separated; TLS 1.3
+                           (TLS_AES_128_GCM_SHA256 ...) and 1.2 suites may be mixed, and a list
+                           without suites of one version leaves that version's at their default
+  --groups LIST            key-exchange groups in preference order: X25519MLKEM768 (TLS 1.3
+                           only), X25519, P-256 (prime256v1), P-384 (secp384r1); a TLS 1.3 client
+                           with no key share for any of them is asked for one (HelloRetryRequest)
   --alpn LIST              ALPN protocols in preference order (e.g. h2,http/1.1)
   --legacy-rsa-kx          also allow TLS_RSA_WITH_* (RSA key transport, no forward secrecy)
+  --no-middlebox-compat    TLS 1.3: no dummy ChangeCipherSpec (RFC 8446 §D.4)
+  --key-update             echo mode, TLS 1.3: send a KeyUpdate (asking the client to update too)
+                           after the first data received on each connection
   --www                    answer an HTTP request with a summary of the connection
                            (HTTP/1.0: offer http/1.1, not h2, with --alpn)
   --trace                  print every handshake message on stderr
@@ -52,6 +61,8 @@ const SERVER_OPTIONS = {
   "verify-client": { type: "string" },
   www: { type: "boolean" },
 } as const;
+
+const TLS13: number = ProtocolVersion.TLS1_3;
 
 /** The request head of --www may not be larger than this. */
 const MAX_REQUEST_HEAD = 16 * 1024;
@@ -69,7 +80,7 @@ function formatAddress(host: string, port: number): string {
 }
 
 /** Answers one HTTP request (head read up to the blank line) with the connection summary. */
-function serveWww(sock: TLSSocket): void {
+function serveWww(sock: TLSSocket, warn: (line: string) => void): void {
   let head = "";
   let answered = false;
   const timer = setTimeout(() => {
@@ -86,6 +97,12 @@ function serveWww(sock: TLSSocket): void {
     clearTimeout(timer);
     sock.off("data", onData);
     sock.resume(); // discard anything after the request head
+    if (sock.connection.connectionState === "closed" || !sock.writable) {
+      // The client's close_notify came with its request, and the library answered it at once.
+      warn("the client closed (close_notify) right after its request: no answer sent");
+      sock.destroy();
+      return;
+    }
     if (!complete) {
       sock.end(
         "HTTP/1.0 431 request header too large\r\nContent-Type: text/plain\r\n\r\nrequest too large\n",
@@ -99,9 +116,16 @@ function serveWww(sock: TLSSocket): void {
   sock.on("data", onData);
 }
 
-function serveEcho(sock: TLSSocket): void {
+/** Echoes; `afterFirst` runs once, after the first data has been echoed. */
+function serveEcho(sock: TLSSocket, afterFirst?: () => void): void {
+  let first = true;
   sock.on("data", (d: Buffer) => {
-    if (sock.writable && sock.connection.connectionState === "established") sock.write(d);
+    if (!sock.writable || sock.connection.connectionState !== "established") return;
+    sock.write(d);
+    if (first) {
+      first = false;
+      afterFirst?.();
+    }
   });
 }
 
@@ -130,10 +154,11 @@ export async function runServer(argv: readonly string[], io: Output = stdio): Pr
   const clientAuth = clientAuthMode(v["verify-client"]);
   const ca = v.ca !== undefined ? readPemFile("--ca", v.ca) : undefined;
   const keylog = KeyLog.open(v.keylog);
+  if (v.www && v["key-update"]) throw new UsageError("--key-update works in echo mode, not with --www");
   if (v.www && v.alpn !== undefined && /(^|[,:])\s*h2\s*($|[,:])/.test(v.alpn))
     io.err("typetls: warning: --www answers in HTTP/1.0; clients that negotiate h2 will not understand it");
 
-  // ConfigError (bad suite name, TLS 1.3, key mismatch ...) propagates: main prints it, exit 2.
+  // ConfigError (bad suite or group name, key mismatch ...) propagates: main prints it, exit 2.
   const server: TLSServer = createServer({
     ...commonOptions(v),
     certificates,
@@ -152,8 +177,21 @@ export async function runServer(argv: readonly string[], io: Output = stdio): Pr
       io.err(`typetls: connection #${id} from ${peer} failed: ${describeError(err)}`),
     );
     sock.once("secure", () => {
-      if (v.www) serveWww(sock);
-      else serveEcho(sock);
+      if (v.www) serveWww(sock, (line) => io.err(`typetls: connection #${id} from ${peer}: ${line}`));
+      else if (!v["key-update"]) serveEcho(sock);
+      else
+        serveEcho(sock, () => {
+          if (sock.info?.version !== TLS13) {
+            io.err(`typetls: connection #${id}: --key-update: KeyUpdate is TLS 1.3 only, not sent`);
+            return;
+          }
+          try {
+            sock.updateKeys(true);
+            io.err(`typetls: connection #${id}: key update sent (update_requested)`);
+          } catch (e) {
+            io.err(`typetls: connection #${id}: --key-update: ${describeError(e)}`);
+          }
+        });
     });
   });
 

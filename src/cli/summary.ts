@@ -2,10 +2,11 @@
  * The connection summary, shared by the client's one-line stderr report and the server's --www
  * page, so that both describe a connection in the same words.
  */
-import { groupName, schemeName } from "../constants.js";
+import { groupName, ProtocolVersion, schemeName } from "../constants.js";
 import type { HandshakeInfo } from "../handshake/context.js";
 
 const yesNo = (b: boolean): string => (b ? "yes" : "no");
+const TLS13: number = ProtocolVersion.TLS1_3;
 
 /** Subject of the peer's leaf certificate, or "none". */
 export function peerSubject(info: HandshakeInfo): string {
@@ -22,6 +23,7 @@ export function summaryFields(info: HandshakeInfo, side: "client" | "server"): [
     ["cipher", info.cipherSuite.name],
     ["cipher (openssl)", info.cipherSuite.opensslName],
     ["group", info.group !== undefined ? groupName(info.group) : "none (RSA key transport)"],
+    ["hello retry", yesNo(info.helloRetry ?? false)],
   ];
   if (side === "server") {
     f.push(["client certificate", peerSubject(info)]);
@@ -35,7 +37,8 @@ export function summaryFields(info: HandshakeInfo, side: "client" | "server"): [
   f.push(
     ["alpn", info.alpnProtocol ?? "none"],
     ["sni", info.serverName ?? "none"],
-    ["extended master secret", yesNo(info.extendedMasterSecret)],
+    // TLS 1.3's key schedule always binds the whole handshake: RFC 7627 does not apply.
+    ["extended master secret", info.version === TLS13 ? "n/a (TLS 1.3)" : yesNo(info.extendedMasterSecret)],
     ["resumed", yesNo(info.resumed)],
   );
   return f;
@@ -50,9 +53,9 @@ export function summaryText(info: HandshakeInfo, side: "client" | "server" = "se
 
 /**
  * The client's one line after the handshake, e.g.
- * `connected TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 group X25519 alpn none verified yes`.
+ * `connected TLSv1.3 TLS_AES_128_GCM_SHA256 group X25519MLKEM768 alpn none verified yes hello-retry no`.
  */
 export function summaryLine(info: HandshakeInfo): string {
   const group = info.group !== undefined ? groupName(info.group) : "none";
-  return `connected ${info.protocol} ${info.cipherSuite.name} group ${group} alpn ${info.alpnProtocol ?? "none"} verified ${yesNo(info.peerVerified)}`;
+  return `connected ${info.protocol} ${info.cipherSuite.name} group ${group} alpn ${info.alpnProtocol ?? "none"} verified ${yesNo(info.peerVerified)} hello-retry ${yesNo(info.helloRetry ?? false)}`;
 }

@@ -125,9 +125,18 @@ export function serverHello13(
 ): HandshakeState {
   const { hello } = offer;
   const isHrr = equalBytes(sh.random, HELLO_RETRY_REQUEST_RANDOM);
+  const ksData = findExtension(sh.extensions, ExtensionType.key_share);
+  let shGroup = "";
+  try {
+    if (ksData)
+      shGroup = groupName(isHrr ? keyShareExt.decodeRetry(ksData) : keyShareExt.decodeServer(ksData).group);
+  } catch {
+    shGroup = "(malformed)";
+  }
   ctx.received(isHrr ? "HelloRetryRequest" : "ServerHello", {
     version: "TLSv1.3",
     suite: suite13ById(sh.cipherSuite)?.name ?? `0x${sh.cipherSuite.toString(16)}`,
+    ...(shGroup ? { group: shGroup } : {}),
   });
   const suite = suite13ById(sh.cipherSuite);
   if (!suite || !hello.cipherSuites.includes(sh.cipherSuite)) {
@@ -438,8 +447,8 @@ class ExpectFinished implements HandshakeState {
     // Our flight, under the client handshake keys; the dummy ChangeCipherSpec goes first (§D.4).
     const cHs = trafficKeys(ctx.crypto, hash, h.clientHs, h.suite.keyLength);
     const hsWrite = new Aead13Protection(ctx.crypto, h.suite.aead, cHs.key, cHs.iv);
-    if (h.hello.sessionId.length > 0) ctx.sendChangeCipherSpec(hsWrite);
-    else ctx.changeWriteProtection(hsWrite);
+    if (h.hello.sessionId.length > 0) ctx.sendCompatibilityCcs();
+    ctx.changeWriteProtection(hsWrite);
 
     let signed: number | undefined;
     if (this.requested) {

@@ -295,8 +295,8 @@ function respond(
 
   const sHs = trafficKeys(ctx.crypto, hash, hs.server, suite.keyLength);
   const hsWrite = new Aead13Protection(ctx.crypto, suite.aead, sHs.key, sHs.iv);
-  if (offered.hello.sessionId.length > 0 && !ccsSent) ctx.sendChangeCipherSpec(hsWrite);
-  else ctx.changeWriteProtection(hsWrite);
+  if (offered.hello.sessionId.length > 0 && !ccsSent) ctx.sendCompatibilityCcs();
+  ctx.changeWriteProtection(hsWrite);
   const cHs = trafficKeys(ctx.crypto, hash, hs.client, suite.keyLength);
   ctx.changeReadProtection(new Aead13Protection(ctx.crypto, suite.aead, cHs.key, cHs.iv));
 

@@ -6,14 +6,14 @@ after(killAll);
 
 const ESC = `${String.fromCharCode(27)}[`;
 
-/** [step number, arrow, message] for every numbered line of the demo output. */
+/** [step number or "-", arrow, message] for every message line of the demo output. */
 function stepsOf(out: string): string[] {
-  return [...out.matchAll(/^\s*(\d+)\s+client (→|←) server\s+(\S+(?: \(\w+\) \w+)?)/gm)].map(
+  return [...out.matchAll(/^\s*(\d+|-)\s+client (→|←) server\s+(\S+(?: \(\w+\) \w+)?)/gm)].map(
     (m) => `${m[1]} ${m[2]} ${m[3]}`,
   );
 }
 
-const WIRE_ORDER = [
+const WIRE_ORDER_12 = [
   "1 → ClientHello",
   "2 ← ServerHello",
   "3 ← Certificate",
@@ -33,25 +33,106 @@ const WIRE_ORDER = [
   "15 ← Alert (warning) close_notify",
 ];
 
+/** The TLS 1.3 flight with client authentication and middlebox compatibility, numbered against the 15 steps. */
+const WIRE_ORDER_13 = [
+  "1 → ClientHello",
+  "2 ← ServerHello",
+  "- ← ChangeCipherSpec",
+  "- ← EncryptedExtensions",
+  "4 ← CertificateRequest",
+  "3 ← Certificate",
+  "- ← CertificateVerify",
+  "13 ← Finished",
+  "- → ChangeCipherSpec",
+  "7 → Certificate",
+  "9 → CertificateVerify",
+  "11 → Finished",
+  "14 → application",
+  "14 ← application",
+  "15 → Alert (warning) close_notify",
+  "15 ← Alert (warning) close_notify",
+];
+
 describe("typetls demo", { timeout: 60_000 }, () => {
-  it("prints steps 1..15 in wire order with the negotiated parameters and exits 0", async () => {
+  it("runs TLS 1.3 by default: every 1.3 message in wire order, against the 15 steps, and exits 0", async () => {
     const r = await runCli(["demo"]);
     assert.equal(r.code, 0, r.proc.transcript());
-    assert.deepEqual(stepsOf(r.stdout), WIRE_ORDER, r.stdout);
-    assert.match(r.stdout, /ServerKeyExchange \(5\) before CertificateRequest \(4\)/);
-    assert.match(r.stdout, /suite: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256/);
-    assert.match(r.stdout, /^\s+group: X25519$/m);
-    assert.match(r.stdout, /signature: ecdsa_secp256r1_sha256/);
+    assert.deepEqual(stepsOf(r.stdout), WIRE_ORDER_13, r.stdout);
+    assert.match(r.stdout, /^TypeTLS demo: one TLS 1\.3 connection/m);
+    assert.match(
+      r.stdout,
+      /^result {2}TLSv1\.3, TLS_AES_128_GCM_SHA256, group X25519MLKEM768, hello retry no$/m,
+    );
+    // what the 1.3 messages stand for
+    assert.match(
+      r.stdout,
+      /^ 1 .*ClientHello.*\n\s+\+ key_share: the client's half of the key exchange \(in place of step 8\)$/m,
+    );
+    assert.match(r.stdout, /^ 2 .*ServerHello.*\n\s+\+ key_share: .*in place of 5/m);
+    assert.match(r.stdout, /^ - .*EncryptedExtensions\s+new in 1\.3/m);
+    assert.match(r.stdout, /^ - .*client ← server\s+CertificateVerify .*signature .*5/m);
+    assert.match(r.stdout, /^ - .*ChangeCipherSpec\s+dummy: middlebox compatibility, not steps 10\/12$/m);
+    assert.match(r.stdout, /encrypted from here on, under the handshake keys/);
+    assert.match(r.stdout, /encrypted under the application keys/);
+    // the ClientHello as 1.3 reads it, and the negotiated parameters
+    assert.match(r.stdout, /^\s+supported_versions: TLSv1\.3, TLSv1\.2$/m);
+    assert.match(r.stdout, /^\s+key_share: X25519MLKEM768, X25519$/m);
+    assert.match(r.stdout, /^\s+suite: TLS_AES_128_GCM_SHA256$/m);
+    assert.match(r.stdout, /^\s+group: X25519MLKEM768$/m);
     assert.match(r.stdout, /chain: CN=TypeTLS demo server/);
     assert.match(r.stdout, /chain: CN=TypeTLS demo client/);
-    assert.match(r.stdout, /sni: localhost/);
     assert.match(r.stdout, /alpn: typetls-demo/);
+    assert.match(
+      r.stdout,
+      /record: 57 bytes: 5 header \+ 36 ciphertext \(35 data \+ 1 content type\) \+ 16 tag \(aes-128-gcm\)/,
+    );
     assert.match(r.stdout, /received: "hello from the TypeTLS demo client\\n"/);
     assert.match(r.stdout, /received: "hello from the TypeTLS demo server\\n"/);
+    // the steps TLS 1.3 dropped, one line each
+    for (const [n, name] of [
+      [6, "ServerHelloDone"],
+      [8, "ClientKeyExchange"],
+      [10, "ChangeCipherSpec"],
+      [12, "ChangeCipherSpec"],
+    ] as const)
+      assert.match(r.stdout, new RegExp(`^${String(n).padStart(2)}  ${name}\\s+gone: \\S`, "m"));
+    assert.match(r.stdout, /^ 5 {2}ServerKeyExchange\s+split:/m);
+    // the summary
+    assert.match(r.stdout, /^ {2}protocol: TLSv1\.3$/m);
+    assert.match(r.stdout, /^ {2}cipher: TLS_AES_128_GCM_SHA256$/m);
+    assert.match(r.stdout, /^ {2}group: X25519MLKEM768$/m);
+    assert.match(r.stdout, /^ {2}hello retry: no$/m);
     assert.match(r.stdout, /client certificate \(the server's view\): CN=TypeTLS demo client.*verified yes/);
-    // A pipe gets no colour.
+    assert.match(r.stdout, /10 handshake messages \(and 2 dummy ChangeCipherSpec\)/);
     assert.ok(!r.stdout.includes(ESC), "no ANSI escapes in a pipe");
     assert.equal(r.stderr, "");
+  });
+
+  it("--tls12 (or --max-version 1.2) prints steps 1..15 in wire order as before", async () => {
+    for (const args of [["--tls12"], ["--max-version", "1.2"]]) {
+      const r = await runCli(["demo", ...args]);
+      assert.equal(r.code, 0, r.proc.transcript());
+      assert.deepEqual(stepsOf(r.stdout), WIRE_ORDER_12, r.stdout);
+      assert.match(r.stdout, /^TypeTLS demo: one TLS 1\.2 connection/m);
+      assert.match(r.stdout, /ServerKeyExchange \(5\) before CertificateRequest \(4\)/);
+      assert.match(r.stdout, /suite: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256/);
+      assert.match(r.stdout, /^\s+group: X25519$/m);
+      assert.match(r.stdout, /signature: ecdsa_secp256r1_sha256/);
+      assert.match(r.stdout, /chain: CN=TypeTLS demo server/);
+      assert.match(r.stdout, /chain: CN=TypeTLS demo client/);
+      assert.match(r.stdout, /sni: localhost/);
+      assert.match(r.stdout, /alpn: typetls-demo/);
+      assert.match(r.stdout, /received: "hello from the TypeTLS demo client\\n"/);
+      assert.match(r.stdout, /received: "hello from the TypeTLS demo server\\n"/);
+      assert.match(
+        r.stdout,
+        /client certificate \(the server's view\): CN=TypeTLS demo client.*verified yes/,
+      );
+      assert.match(r.stdout, /^ {2}protocol: TLSv1\.2$/m);
+      assert.doesNotMatch(r.stdout, /not in the TLS 1\.3 flight|key_share|X25519MLKEM768/);
+      assert.ok(!r.stdout.includes(ESC), "no ANSI escapes in a pipe");
+      assert.equal(r.stderr, "");
+    }
   });
 
   it("uses colour only when forced, and NO_COLOR wins", async () => {
@@ -63,24 +144,84 @@ describe("typetls demo", { timeout: 60_000 }, () => {
     assert.ok(!off.stdout.includes(ESC), "NO_COLOR wins");
   });
 
-  it("shows the suite and group the client asks for", async () => {
-    const r = await runCli(["demo", "--ciphers", "ECDHE-ECDSA-CHACHA20-POLY1305", "--groups", "P-384"]);
+  it("shows the suite and group the client asks for (TLS 1.2)", async () => {
+    const r = await runCli([
+      "demo",
+      "--tls12",
+      "--ciphers",
+      "ECDHE-ECDSA-CHACHA20-POLY1305",
+      "--groups",
+      "P-384,P-256",
+      "--server-groups",
+      "P-384",
+    ]);
     assert.equal(r.code, 0, r.proc.transcript());
     assert.match(r.stdout, /suite: TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256/);
     assert.match(r.stdout, /^\s+group: P-384$/m);
     assert.match(r.stdout, /5 header \+ 35 ciphertext \+ 16 tag \(chacha20-poly1305\)/);
+    // In TLS 1.2 the client's groups also bound the curve of an ECDSA certificate (RFC 8422 §5.1):
+    // without P-256 the server has no certificate to use (the demo's is P-256).
+    const p384 = await runCli(["demo", "--tls12", "--groups", "P-384"]);
+    assert.equal(p384.code, 1, p384.proc.transcript());
+    assert.match(p384.stdout, /demo failed: peer sent fatal alert handshake_failure/);
   });
 
-  it("without client authentication, steps 4, 7 and 9 are absent", async () => {
-    const r = await runCli(["demo", "--no-client-auth"]);
+  it("shows the suite and group the client asks for (TLS 1.3)", async () => {
+    const r = await runCli(["demo", "--ciphers", "TLS_CHACHA20_POLY1305_SHA256", "--groups", "P-384"]);
+    assert.equal(r.code, 0, r.proc.transcript());
+    assert.match(r.stdout, /^\s+suite: TLS_CHACHA20_POLY1305_SHA256$/m);
+    assert.match(r.stdout, /^\s+group: P-384$/m);
+    assert.match(r.stdout, /^\s+key_share: P-384$/m);
+    assert.match(r.stdout, /36 ciphertext \(35 data \+ 1 content type\) \+ 16 tag \(chacha20-poly1305\)/);
+  });
+
+  it("--server-groups without a matching key share shows the HelloRetryRequest and the second ClientHello", async () => {
+    const r = await runCli(["demo", "--server-groups", "P-384"]);
+    assert.equal(r.code, 0, r.proc.transcript());
+    assert.deepEqual(stepsOf(r.stdout).slice(0, 5), [
+      "1 → ClientHello",
+      "- ← HelloRetryRequest",
+      "- ← ChangeCipherSpec",
+      "1 → ClientHello",
+      "2 ← ServerHello",
+    ]);
+    assert.match(r.stdout, /^\s+key_share: X25519MLKEM768, X25519$/m);
+    assert.match(r.stdout, /^\s+key_share: P-384$/m);
+    assert.match(r.stdout, /^ {2}hello retry: yes$/m);
+    assert.match(r.stdout, /^ {2}group: P-384$/m);
+  });
+
+  it("without client authentication, steps 4, 7 and 9 are absent (1.2 and 1.3)", async () => {
+    const r = await runCli(["demo", "--tls12", "--no-client-auth"]);
     assert.equal(r.code, 0, r.proc.transcript());
     const numbers = stepsOf(r.stdout).map((s) => s.split(" ")[0]);
     assert.deepEqual(numbers, ["1", "2", "3", "5", "6", "8", "10", "11", "12", "13", "14", "14", "15", "15"]);
+    const t = await runCli(["demo", "--no-client-auth"]);
+    assert.equal(t.code, 0, t.proc.transcript());
+    assert.deepEqual(
+      stepsOf(t.stdout).map((s) => s.split(" ")[0]),
+      ["1", "2", "-", "-", "3", "-", "13", "-", "11", "14", "14", "15", "15"],
+    );
+  });
+
+  it("--no-middlebox-compat leaves out the dummy ChangeCipherSpec records", async () => {
+    const r = await runCli(["demo", "--no-middlebox-compat"]);
+    assert.equal(r.code, 0, r.proc.transcript());
+    assert.deepEqual(
+      stepsOf(r.stdout),
+      WIRE_ORDER_13.filter((s) => !s.endsWith("ChangeCipherSpec")),
+    );
+    assert.doesNotMatch(r.stdout, /legacy_session_id/);
   });
 
   it("reports a bad option with exit 2", async () => {
     const r = await runCli(["demo", "--ciphers", "NOT-A-SUITE"]);
     assert.equal(r.code, 2, r.proc.transcript());
     assert.match(r.stderr, /typetls: unknown or unsupported cipher suite NOT-A-SUITE/);
+    const g = await runCli(["demo", "--tls12", "--groups", "X25519MLKEM768"]);
+    assert.equal(g.code, 2, g.proc.transcript());
+    assert.match(g.stderr, /X25519MLKEM768 is TLS 1\.3 only/);
+    const v = await runCli(["demo", "--tls12", "--max-version", "1.3"]);
+    assert.equal(v.code, 2, v.proc.transcript());
   });
 });

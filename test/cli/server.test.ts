@@ -6,8 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as tls from "node:tls";
+import { ClientConfig } from "../../src/config.js";
+import { ClientConnection } from "../../src/connection.js";
 import { type StandardPki, standardPki } from "../fixtures/pki.js";
-import { killAll, type Proc, requirePeer, runCli, spawnPeer, startCliServer } from "./peers.js";
+import { converse, killAll, type Proc, requirePeer, runCli, spawnPeer, startCliServer } from "./peers.js";
 
 let pki: StandardPki;
 let tmp: string;
@@ -121,7 +123,7 @@ describe("typetls server", { timeout: 120_000 }, () => {
     }
   });
 
-  it("--www answers curl with a summary of the connection", async (t) => {
+  it("--www answers curl with a summary of the connection (TLS 1.3, X25519: OpenSSL 3.0 has no ML-KEM)", async (t) => {
     if (!requirePeer(t, "curl")) return;
     const { proc, port } = await startCliServer([...p256Args(), "--www", "--alpn", "http/1.1"]);
     try {
@@ -129,13 +131,100 @@ describe("typetls server", { timeout: 120_000 }, () => {
       assert.equal(r.code, 0, r.proc.transcript());
       assert.match(r.out, /^HTTP\/1\.0 200 ok\r$/m);
       assert.match(r.out, /^Content-Type: text\/plain\r$/m);
-      assert.match(r.out, /^protocol: TLSv1\.2$/m);
-      assert.match(r.out, /^cipher: TLS_ECDHE_ECDSA_WITH_AES_(128|256)_GCM_SHA(256|384)$/m);
+      assert.match(r.out, /^protocol: TLSv1\.3$/m);
+      assert.match(r.out, /^cipher: TLS_AES_(128|256)_GCM_SHA(256|384)$/m);
       assert.match(r.out, /^group: X25519$/m);
+      assert.match(r.out, /^hello retry: no$/m);
       assert.match(r.out, /^client certificate: none$/m);
       assert.match(r.out, /^alpn: http\/1\.1$/m);
       assert.match(r.out, /^sni: localhost$/m);
+      assert.match(r.out, /^extended master secret: n\/a \(TLS 1\.3\)$/m);
       assert.match(r.out, /^resumed: no$/m);
+    } finally {
+      await proc.kill();
+    }
+  });
+
+  it("--www over TLS 1.2 (curl --tls-max 1.2) still shows the TLS 1.2 parameters", async (t) => {
+    if (!requirePeer(t, "curl")) return;
+    const { proc, port } = await startCliServer([...p256Args(), "--www", "--alpn", "http/1.1"]);
+    try {
+      const r = await curl(port, ["--tls-max", "1.2"]);
+      assert.equal(r.code, 0, r.proc.transcript());
+      assert.match(r.out, /^protocol: TLSv1\.2$/m);
+      assert.match(r.out, /^cipher: TLS_ECDHE_ECDSA_WITH_AES_(128|256)_GCM_SHA(256|384)$/m);
+      assert.match(r.out, /^group: X25519$/m);
+      assert.match(r.out, /^hello retry: no$/m);
+      assert.match(r.out, /^extended master secret: yes$/m);
+    } finally {
+      await proc.kill();
+    }
+  });
+
+  it("--groups P-384 makes an X25519-first client (openssl s_client) retry: hello retry: yes", async (t) => {
+    if (!requirePeer(t, "openssl")) return;
+    const { proc, port } = await startCliServer([...p256Args(), "--www", "--groups", "P-384", "--trace"]);
+    try {
+      const sc = spawnPeer("openssl", [
+        "s_client",
+        "-connect",
+        `127.0.0.1:${port}`,
+        "-servername",
+        "localhost",
+        "-CAfile",
+        pki.p256.files.root,
+        "-verify_return_error",
+        "-groups",
+        "X25519:P-384",
+        "-ign_eof",
+        "-quiet",
+      ]);
+      try {
+        sc.end("GET / HTTP/1.0\r\n\r\n");
+        assert.equal(await sc.waitExit(10_000), 0, sc.transcript());
+        assert.match(sc.stdout, /^protocol: TLSv1\.3$/m);
+        assert.match(sc.stdout, /^group: P-384$/m);
+        assert.match(sc.stdout, /^hello retry: yes$/m);
+      } finally {
+        await sc.kill();
+      }
+      assert.match(proc.stderr, /client ← server HelloRetryRequest suite=TLS_AES_\S+ group=P-384/);
+      assert.match(proc.stderr, /client → server ClientHello .*retry="after HelloRetryRequest"/);
+    } finally {
+      await proc.kill();
+    }
+  });
+
+  it("--key-update (echo mode) updates the server's keys after the first data; openssl s_client keeps talking", async (t) => {
+    if (!requirePeer(t, "openssl")) return;
+    const { proc, port } = await startCliServer([...p256Args(), "--key-update", "--trace"]);
+    try {
+      const sc = spawnPeer("openssl", [
+        "s_client",
+        "-connect",
+        `127.0.0.1:${port}`,
+        "-servername",
+        "localhost",
+        "-CAfile",
+        pki.p256.files.root,
+        "-verify_return_error",
+        "-msg",
+      ]);
+      try {
+        await sc.waitFor(/^Verify return code: 0 \(ok\)$/m, 10_000);
+        sc.write("first line\n");
+        await proc.waitFor(/^typetls: connection #1: key update sent \(update_requested\)$/m, 10_000);
+        await sc.waitFor(/<<< TLS 1\.3, Handshake \[length 0005\], KeyUpdate/, 10_000);
+        await sc.waitFor(/^first line$/m, 10_000);
+        // s_client answers the request with its own KeyUpdate when it writes next.
+        sc.write("second line\n");
+        await sc.waitFor(/^second line$/m, 10_000);
+        await proc.waitFor(/client → server KeyUpdate request=update_not_requested/, 10_000);
+        assert.match(proc.stderr, /client ← server KeyUpdate request=update_requested/);
+      } finally {
+        await sc.kill();
+      }
+      assert.doesNotMatch(proc.stderr, /failed:/);
     } finally {
       await proc.kill();
     }
@@ -159,6 +248,13 @@ describe("typetls server", { timeout: 120_000 }, () => {
 
       const none = await curl(port);
       assert.notEqual(none.code, 0, none.proc.transcript());
+      // TLS 1.3: the server finds out after the client's Finished, and says certificate_required.
+      await proc.waitFor(
+        /connection #\d+ from 127\.0\.0\.1:\d+ failed: .*\(sent certificate_required\) \[ERR_TLS_CLIENT_CERT_REQUIRED\]/,
+        10_000,
+      );
+      const none12 = await curl(port, ["--tls-max", "1.2"]);
+      assert.notEqual(none12.code, 0, none12.proc.transcript());
       await proc.waitFor(/connection #\d+ from 127\.0\.0\.1:\d+ failed: .*handshake_failure/, 10_000);
       // and it still serves
       const again = await curl(port, ["--cert", pki.client.files.chain, "--key", pki.client.files.leafKey]);
@@ -196,9 +292,16 @@ describe("typetls server", { timeout: 120_000 }, () => {
     }
   });
 
-  it("--trace prints the handshake and --keylog writes CLIENT_RANDOM lines", async () => {
+  it("--trace prints the TLS 1.2 handshake and --keylog writes CLIENT_RANDOM lines", async () => {
     const keylog = join(tmp, "server-keys.txt");
-    const { proc, port } = await startCliServer([...p256Args(), "--trace", "--keylog", keylog]);
+    const { proc, port } = await startCliServer([
+      ...p256Args(),
+      "--trace",
+      "--keylog",
+      keylog,
+      "--max-version",
+      "1.2",
+    ]);
     try {
       assert.equal(await nodeEcho(port, "traced\n"), "traced\n");
       await proc.waitFor(/client ← server Finished/, 10_000);
@@ -218,7 +321,60 @@ describe("typetls server", { timeout: 120_000 }, () => {
     }
   });
 
-  it("chooses among several certificates by what the suite needs", async () => {
+  it("--trace prints the TLS 1.3 flight and --keylog the five TLS 1.3 secrets; --no-middlebox-compat drops the CCS", async () => {
+    const keylog = join(tmp, "server13-keys.txt");
+    const { proc, port } = await startCliServer([...p256Args(), "--trace", "--keylog", keylog]);
+    try {
+      assert.equal(await nodeEcho(port, "traced 1.3\n"), "traced 1.3\n");
+      await proc.waitFor(/client → server Finished/, 10_000);
+      const names = (): string[] =>
+        proc.stderr
+          .split("\n")
+          .filter((l) => l.startsWith("typetls: trace: #1 "))
+          .map((l) => l.split(" ").slice(4, 8).join(" "));
+      assert.deepEqual(names().slice(0, 8), [
+        "client → server ClientHello",
+        "client ← server ServerHello",
+        "client ← server ChangeCipherSpec",
+        "client ← server EncryptedExtensions",
+        "client ← server Certificate",
+        "client ← server CertificateVerify",
+        "client ← server Finished",
+        "client → server Finished",
+      ]);
+      assert.match(
+        proc.stderr,
+        /client ← server ServerHello version=TLSv1\.3 suite=TLS_AES_\S+ group=X25519 /,
+      );
+      const labels = readFileSync(keylog, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" ")[0]);
+      assert.deepEqual(labels, [
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        "CLIENT_TRAFFIC_SECRET_0",
+        "SERVER_TRAFFIC_SECRET_0",
+        "EXPORTER_SECRET",
+      ]);
+
+      // Our client without middlebox compatibility (no legacy session id): no ChangeCipherSpec either way.
+      const r = await converse(
+        [`localhost:${port}`, "--ca", pki.p256.files.root, "--no-middlebox-compat", "--trace"],
+        "x\n",
+        /^x$/m,
+      );
+      assert.equal(r.code, 0, r.proc.transcript());
+      assert.equal(r.stdout, "x\n");
+      assert.match(r.stderr, /connected TLSv1\.3 .* group X25519MLKEM768 /);
+      assert.doesNotMatch(r.stderr, /ChangeCipherSpec/);
+      assert.doesNotMatch(r.stderr, /session_id=/);
+    } finally {
+      await proc.kill();
+    }
+  });
+
+  it("chooses among several certificates by what the suite (1.2) or the signature algorithms (1.3) need", async () => {
     const { proc, port } = await startCliServer([
       "--cert",
       pki.p256.files.chain,
@@ -234,21 +390,104 @@ describe("typetls server", { timeout: 120_000 }, () => {
       const got = await nodeEcho(port, "rsa please\n", {
         ca: rsaRoot,
         ciphers: "ECDHE-RSA-AES128-GCM-SHA256",
+        maxVersion: "TLSv1.2",
       });
       assert.equal(got, "rsa please\n");
       assert.equal(
-        await nodeEcho(port, "ecdsa please\n", { ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384" }),
+        await nodeEcho(port, "ecdsa please\n", {
+          ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384",
+          maxVersion: "TLSv1.2",
+        }),
         "ecdsa please\n",
       );
+      // TLS 1.3 suites say nothing about the key: the client's signature_algorithms decide.
+      assert.equal(
+        await nodeEcho(port, "rsa 1.3\n", { ca: rsaRoot, sigalgs: "rsa_pss_rsae_sha256" }),
+        "rsa 1.3\n",
+      );
+      assert.equal(await nodeEcho(port, "ecdsa 1.3\n", { sigalgs: "ecdsa_secp256r1_sha256" }), "ecdsa 1.3\n");
+    } finally {
+      await proc.kill();
+    }
+  });
+
+  it("half-close: a request sent together with the client's close_notify still gets its --www answer (RFC 8446 §6.1)", async () => {
+    const { proc, port } = await startCliServer([...p256Args(), "--www"]);
+    try {
+      const conn = new ClientConnection(new ClientConfig({ ca: readFileSync(pki.p256.files.root, "utf8") }), {
+        serverName: "localhost",
+      });
+      const got = await new Promise<string>((resolve, reject) => {
+        let text = "";
+        const sock = net.connect({ host: "127.0.0.1", port });
+        const timer = setTimeout(() => {
+          sock.destroy();
+          reject(new Error(`no answer within 10 s (got ${JSON.stringify(text)})`));
+        }, 10_000);
+        // Everything the connection has to send in one tick goes out in one TCP write.
+        let queued = false;
+        const flush = (): void => {
+          if (queued) return;
+          queued = true;
+          queueMicrotask(() => {
+            queued = false;
+            const out = conn.takeOutgoing();
+            if (out.length > 0) sock.write(out);
+          });
+        };
+        conn.on("outgoing", flush);
+        conn.on("data", (d) => {
+          text += new TextDecoder().decode(d);
+        });
+        conn.on("handshake", () => {
+          // Finished, the request and close_notify in one TCP write (gnutls-cli with a piped request
+          // sends close_notify right after it).
+          conn.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+          conn.close();
+        });
+        sock.on("data", (d: Buffer) => conn.receive(new Uint8Array(d)));
+        sock.on("error", () => {});
+        sock.on("close", () => {
+          clearTimeout(timer);
+          resolve(text);
+        });
+        sock.on("connect", flush);
+        conn.start();
+      });
+      assert.match(got, /^HTTP\/1\.0 200 ok/, proc.transcript());
     } finally {
       await proc.kill();
     }
   });
 
   it("configuration errors exit 2 with the library's message", async () => {
-    const v13 = await runCli(["server", "--port", "0", ...p256Args(), "--max-version", "1.3"]);
-    assert.equal(v13.code, 2, v13.proc.transcript());
-    assert.match(v13.stderr, /^typetls: TLS 1\.3 is not implemented yet$/m);
+    const v = await runCli([
+      "server",
+      "--port",
+      "0",
+      ...p256Args(),
+      "--min-version",
+      "1.3",
+      "--max-version",
+      "1.2",
+    ]);
+    assert.equal(v.code, 2, v.proc.transcript());
+    assert.match(v.stderr, /^typetls: minVersion is above maxVersion$/m);
+    const pq = await runCli([
+      "server",
+      "--port",
+      "0",
+      ...p256Args(),
+      "--groups",
+      "X25519MLKEM768",
+      "--max-version",
+      "1.2",
+    ]);
+    assert.equal(pq.code, 2, pq.proc.transcript());
+    assert.match(pq.stderr, /X25519MLKEM768 is TLS 1\.3 only/);
+    const ku = await runCli(["server", "--port", "0", ...p256Args(), "--www", "--key-update"]);
+    assert.equal(ku.code, 2, ku.proc.transcript());
+    assert.match(ku.stderr, /--key-update works in echo mode/);
     const suite = await runCli(["server", "--port", "0", ...p256Args(), "--ciphers", "RC4-MD5"]);
     assert.equal(suite.code, 2);
     assert.match(suite.stderr, /typetls: unknown or unsupported cipher suite RC4-MD5/);

@@ -19,6 +19,7 @@ test("TLS 1.2 in-memory handshake, data both ways, close_notify", () => {
   s.write(new TextEncoder().encode("world"));
   pump(c, s);
   assert.deepEqual(got.sort(), ["c:world", "s:hello"]);
+  s.on("end", () => s.close()); // answer the client's close_notify
   c.close();
   pump(c, s);
   assert.equal(c.connectionState, "closed");

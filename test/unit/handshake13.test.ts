@@ -29,8 +29,14 @@ test("TLS 1.3 in-memory handshake (default), data both ways, KeyUpdate, close_no
   assert.deepEqual(errors, []);
   assert.deepEqual(got.sort(), ["c:after-update", "c:world", "s:after-update", "s:hello"]);
   assert.deepEqual(c.exportKeyingMaterial("EXPORTER-x", 32), s.exportKeyingMaterial("EXPORTER-x", 32));
+  // Half-close (RFC 8446 §6.1): after the client's close_notify the server may still answer.
+  s.on("end", () => {
+    s.write(new TextEncoder().encode("last words"));
+    s.close();
+  });
   c.close();
   pump(c, s);
+  assert.ok(got.includes("c:last words"), "data sent after the peer's close_notify arrives");
   assert.equal(c.connectionState, "closed");
   assert.equal(s.connectionState, "closed");
   assert.deepEqual(trace.slice(0, 7), [
@@ -54,6 +60,7 @@ test("write() and close() before the handshake completes: the data and close_not
     const errors: Error[] = [];
     c.on("error", (e) => errors.push(e));
     s.on("error", (e) => errors.push(e));
+    s.on("end", () => s.close());
     c.write(new TextEncoder().encode("early words"));
     c.close();
     pump(c, s);

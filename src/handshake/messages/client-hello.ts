@@ -11,9 +11,11 @@ import {
   type Extension,
   extensionName,
   findExtension,
+  keyShare,
   serverName,
   signatureAlgorithms,
   supportedGroups,
+  supportedVersions,
   writeExtensions,
 } from "./extensions.js";
 import { type Fields, frameHandshake, type HandshakeMessage } from "./framing.js";
@@ -72,6 +74,16 @@ export function describeClientHello(m: ClientHello): Fields {
   };
   const sni = findExtension(m.extensions, ExtensionType.server_name);
   if (sni) f.sni = safe(() => serverName.decode(sni) ?? "");
+  const sv = findExtension(m.extensions, ExtensionType.supported_versions);
+  if (sv) f.supported_versions = safe(() => supportedVersions.decodeClient(sv).map(versionName).join(","));
+  const ks = findExtension(m.extensions, ExtensionType.key_share);
+  if (ks)
+    f.key_share = safe(() =>
+      keyShare
+        .decodeClient(ks)
+        .map((k) => groupName(k.group))
+        .join(","),
+    );
   const groups = findExtension(m.extensions, ExtensionType.supported_groups);
   if (groups) f.groups = safe(() => supportedGroups.decode(groups).map(groupName).join(","));
   const sigs = findExtension(m.extensions, ExtensionType.signature_algorithms);
