@@ -1,6 +1,8 @@
 import { NamedGroup, ProtocolVersion, parseGroup, SignatureScheme } from "./constants.js";
 import { nodeCrypto } from "./crypto/node.js";
 import type { CryptoProvider, PrivateKey } from "./crypto/provider.js";
+import { MemorySessionStore, type SessionStore } from "./session/store.js";
+import { TicketKeyRing } from "./session/ticket-keys.js";
 import {
   ALL_SUITES,
   ALL_SUITES_13,
@@ -96,6 +98,24 @@ export interface ServerOptions extends CommonOptions {
   /** Client authentication: none (default), request (optional), require. */
   clientAuth?: ClientAuthMode;
   verifier?: CertVerifier;
+  /** Where TLS 1.2 sessions (by id) and single-use ticket records live. Default: an in-memory LRU. */
+  sessionStore?: SessionStore;
+  /** Keys that seal session tickets (TLS 1.2 RFC 5077 and TLS 1.3). Default: a fresh random ring. */
+  ticketKeys?: TicketKeyRing;
+  /** Issue and accept session tickets. Default true. */
+  sessionTickets?: boolean;
+  /** TLS 1.2: give sessions an id and keep them in the store. Default true. */
+  sessionIds?: boolean;
+  /** Seconds a session may be resumed for (at most 7 days). Default 7200. */
+  sessionLifetime?: number;
+  /** TLS 1.3 tickets sent after each handshake. Default 1. */
+  ticketsPerConnection?: number;
+  /** A ticket resumes at most once (recorded in the session store). Default false. */
+  singleUseTickets?: boolean;
+  /** TLS 1.3: also accept psk_ke resumption (no fresh key exchange, no forward secrecy). Default false. */
+  allowPskOnlyResumption?: boolean;
+  /** Called when the session store fails; the handshake goes on without resumption. */
+  onSessionStoreError?: (error: unknown) => void;
 }
 
 export interface CertifiedKey {
@@ -316,6 +336,15 @@ export class ServerConfig extends CommonConfig {
   readonly certificates: readonly CertifiedKey[];
   readonly clientAuth: ClientAuthMode;
   readonly verifier: CertVerifier | null;
+  readonly sessionStore: SessionStore;
+  readonly ticketKeys: TicketKeyRing;
+  readonly sessionTickets: boolean;
+  readonly sessionIds: boolean;
+  readonly sessionLifetime: number;
+  readonly ticketsPerConnection: number;
+  readonly singleUseTickets: boolean;
+  readonly allowPskOnlyResumption: boolean;
+  readonly onSessionStoreError: (error: unknown) => void;
 
   constructor(o: ServerOptions) {
     super(o);
@@ -332,6 +361,18 @@ export class ServerConfig extends CommonConfig {
     } else {
       this.verifier = null;
     }
+    this.sessionStore = o.sessionStore ?? new MemorySessionStore();
+    this.ticketKeys = o.ticketKeys ?? new TicketKeyRing(this.crypto);
+    this.sessionTickets = o.sessionTickets ?? true;
+    this.sessionIds = o.sessionIds ?? true;
+    this.sessionLifetime = o.sessionLifetime ?? 7200;
+    if (!(this.sessionLifetime > 0 && this.sessionLifetime <= 604800)) {
+      throw new ConfigError("sessionLifetime must be between 1 second and 7 days (RFC 8446 §4.6.1)");
+    }
+    this.ticketsPerConnection = o.ticketsPerConnection ?? 1;
+    this.singleUseTickets = o.singleUseTickets ?? false;
+    this.allowPskOnlyResumption = o.allowPskOnlyResumption ?? false;
+    this.onSessionStoreError = o.onSessionStoreError ?? (() => {});
     Object.freeze(this);
   }
 }

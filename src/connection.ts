@@ -11,9 +11,9 @@ import type {
   HandshakeState,
   Incoming,
   Secrets,
-  SessionTicket13,
 } from "./handshake/context.js";
 import type { Fields, HandshakeMessage } from "./handshake/messages/framing.js";
+import { Pending } from "./handshake/pending.js";
 import { HandshakeReassembler } from "./handshake/reassembler.js";
 import { ExpectClientHello } from "./handshake/server.js";
 import { Transcript } from "./handshake/transcript.js";
@@ -26,6 +26,8 @@ import {
   recordHeader,
   type TLSRecord,
 } from "./record/record.js";
+import { TLSSession } from "./session/client-session.js";
+import type { SessionState } from "./session/session.js";
 import { concat } from "./wire/bytes.js";
 
 /** A handshake message or record-level event, as shown by --trace and the demo. */
@@ -61,12 +63,14 @@ export interface ConnectionEvents {
   /** Bytes are waiting in takeOutgoing(). */
   outgoing: () => void;
   /** A session ticket (TLS 1.3 NewSessionTicket) for later resumption. */
-  session: (ticket: SessionTicket13) => void;
+  session: (session: TLSSession) => void;
 }
 
 export type ConnectionState = "handshaking" | "established" | "closing" | "closed";
 
 const MAX_WARNING_ALERTS = 8;
+/** Bytes a peer may send while the handshake waits for the session store. */
+const MAX_BUFFERED_WHILE_WAITING = 64 * 1024;
 const MAX_EMPTY_RECORDS = 32;
 
 /**
@@ -98,6 +102,8 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   /** The negotiated version (0 until the ServerHello). */
   private version = 0;
   private compatCcsSeen = false;
+  /** A state is waiting for an asynchronous answer; input waits in the buffers. */
+  private suspended = false;
   /** Bytes of rejected 0-RTT data the peer may still send (server side). */
   private earlyDataBudget = 0;
   private appDataRecords = 0;
@@ -138,14 +144,32 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
     if (this.phase === "closed" || this.receivedCloseNotify) return;
     this.guard(() => {
       this.deframer.push(bytes);
-      for (;;) {
-        if (this.phase === "closed" || this.receivedCloseNotify) break;
-        const rec = this.deframer.next();
-        if (!rec) break;
-        this.processRecord(rec);
+      if (this.suspended && this.deframer.buffered > MAX_BUFFERED_WHILE_WAITING) {
+        throw TLSError.local(AlertDescription.unexpected_message, "too much data while the handshake waits");
       }
+      this.drain();
       this.flush();
     });
+  }
+
+  /** Processes what is buffered: whole handshake messages first, then records; stops while suspended. */
+  private drain(): void {
+    this.drainHandshake();
+    for (;;) {
+      if (this.suspended || this.phase === "closed" || this.receivedCloseNotify) break;
+      const rec = this.deframer.next();
+      if (!rec) break;
+      this.processRecord(rec);
+    }
+  }
+
+  private drainHandshake(): void {
+    for (;;) {
+      if (this.suspended || this.phase === "closed") return;
+      const msg = this.reassembler.next();
+      if (!msg) return;
+      this.step({ kind: "handshake", msg });
+    }
   }
 
   private processRecord(rec: TLSRecord): void {
@@ -192,12 +216,7 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
         if (body.length === 0)
           throw TLSError.local(AlertDescription.unexpected_message, "empty handshake record");
         this.reassembler.push(body);
-        for (;;) {
-          const msg = this.reassembler.next();
-          if (!msg) break;
-          this.step({ kind: "handshake", msg });
-          if (this.phase === "closed") return;
-        }
+        this.drainHandshake();
         return;
       case ContentType.change_cipher_spec:
         if (this.version === 0x0304) {
@@ -258,7 +277,38 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   private step(input: Incoming): void {
     if (!this.state) throw TLSError.local(AlertDescription.unexpected_message, "no handshake in progress");
     this.emptyCount = 0;
-    this.state = this.state.handle(this.ctx, input);
+    const next = this.state.handle(this.ctx, input);
+    this.state = next;
+    if (next instanceof Pending) this.wait(next);
+  }
+
+  /**
+   * A state that waits for an asynchronous answer (a network session store): input is buffered,
+   * in order, until it settles; then processing goes on where it stopped.
+   */
+  private wait(pending: Pending): void {
+    this.suspended = true;
+    pending.promise.then(
+      (state) => this.resumeWith(() => state),
+      (err: unknown) =>
+        this.resumeWith(() => {
+          throw err;
+        }),
+    );
+  }
+
+  private resumeWith(next: () => HandshakeState): void {
+    if (this.phase === "closed") return;
+    this.guard(() => {
+      this.suspended = false;
+      this.state = next();
+      if (this.state instanceof Pending) {
+        this.wait(this.state);
+        return;
+      }
+      this.drain();
+      this.flush();
+    });
   }
 
   private processAlert(a: Alert): void {
@@ -556,8 +606,8 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       get appDataRecords() {
         return self.appDataRecords;
       },
-      session(ticket: SessionTicket13) {
-        self.emit("session", ticket);
+      session(state: SessionState) {
+        self.emit("session", new TLSSession(state));
       },
       keylog(line: string) {
         if (self.listenerCount("keylog") > 0) self.emit("keylog", line);
@@ -585,16 +635,19 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
 
 export class ClientConnection extends Connection {
   readonly role = "client" as const;
+  readonly serverName: string | undefined;
+  /** The session offered for resumption, if any. */
+  readonly session: TLSSession | undefined;
   constructor(
     readonly config: ClientConfig,
-    options: { serverName?: string } = {},
+    options: { serverName?: string; session?: TLSSession | Uint8Array | string } = {},
   ) {
     super(config.crypto, config.maxHandshakeMessageSize);
     this.serverName = options.serverName;
+    this.session = options.session !== undefined ? TLSSession.from(options.session) : undefined;
   }
-  readonly serverName: string | undefined;
   protected firstState(): HandshakeState {
-    return startClient(this.ctx, this.config, this.serverName);
+    return startClient(this.ctx, this.config, this.serverName, this.session?.state);
   }
 }
 

@@ -27,5 +27,9 @@ export {
   TLSServer,
 } from "./node/api.js";
 export { TLSSocket } from "./node/socket.js";
+export { type ClientSessionCache, MemoryClientSessionCache, TLSSession } from "./session/client-session.js";
+export type { SessionState } from "./session/session.js";
+export { type MaybePromise, MemorySessionStore, type SessionStore } from "./session/store.js";
+export { type TicketKey, TicketKeyRing } from "./session/ticket-keys.js";
 export { ALL_SUITES, type CipherSuite, DEFAULT_SUITES, suiteByName } from "./suites.js";
 export * as x509 from "./x509/index.js";

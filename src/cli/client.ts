@@ -5,8 +5,8 @@
  */
 import type { ClientOptions } from "../config.js";
 import { ProtocolVersion } from "../constants.js";
-import type { SessionTicket13 } from "../handshake/context.js";
 import { connect } from "../node/api.js";
+import type { TLSSession } from "../session/client-session.js";
 import {
   CONNECTION_OPTIONS,
   OPENSSL_ALIASES,
@@ -99,8 +99,8 @@ export async function runClient(argv: readonly string[], io: Output = stdio): Pr
   if (v.insecure) io.err("typetls: warning: --insecure: the server's certificate is not verified");
   if (v.trace) {
     attachTrace(sock, "client", io);
-    sock.on("session", (t: SessionTicket13) =>
-      io.err(`typetls: session ticket received (lifetime ${t.lifetime}s)`),
+    sock.on("session", (t: TLSSession) =>
+      io.err(`typetls: session ticket received (lifetime ${t.state.lifetime}s)`),
     );
   }
   keylog?.attach(sock);

@@ -2,12 +2,16 @@ import { AlertDescription } from "../alert.js";
 import type { ClientConfig } from "../config.js";
 import { ExtensionType, HandshakeType, ProtocolVersion, versionName } from "../constants.js";
 import type { KeyShare } from "../crypto/provider.js";
+import { hashLength } from "../crypto/provider.js";
 import { TLSError } from "../errors.js";
-import { equalBytes } from "../wire/bytes.js";
+import { type SessionState, sessionAlive } from "../session/session.js";
+import { type CipherSuite13, suite13ById } from "../suites.js";
+import { concat, equalBytes } from "../wire/bytes.js";
 import { type Offer, serverHello12 } from "./client12.js";
 import { serverHello13 } from "./client13.js";
 import { expect } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
+import { pskBinder } from "./keyschedule13.js";
 import { type ClientHello, describeClientHello, encodeClientHello } from "./messages/client-hello.js";
 import {
   alpn,
@@ -17,6 +21,7 @@ import {
   findExtension,
   keyShare,
   PskKeyExchangeMode,
+  preSharedKey,
   pskKeyExchangeModes,
   renegotiationInfo,
   signatureAlgorithms,
@@ -24,6 +29,7 @@ import {
   supportedGroups,
   supportedVersions,
 } from "./messages/extensions.js";
+import type { HandshakeMessage } from "./messages/framing.js";
 import { decodeServerHello, describeServerHello } from "./messages/server-hello.js";
 import { DOWNGRADE_TLS11, DOWNGRADE_TLS12 } from "./messages/tls13.js";
 
@@ -38,14 +44,72 @@ const IP_LITERAL = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
 /** What a TLS 1.3 offer adds: the key shares we sent (their private halves). */
 export interface Offer13 extends Offer {
   readonly shares: readonly KeyShare[];
+  /** A TLS 1.3 session offered for resumption (pre_shared_key), with the suite it came from. */
+  readonly psk: { state: SessionState; suite: CipherSuite13 } | undefined;
+}
+
+/**
+ * RFC 8446 §4.2.11: puts pre_shared_key last, with the binder over the ClientHello up to the
+ * binders (after `prefix`, the transcript before it: empty, or message_hash + HelloRetryRequest).
+ */
+export function helloWithPsk(
+  ctx: HandshakeContext,
+  hello: ClientHello,
+  psk: { state: SessionState; suite: CipherSuite13 },
+  prefix: Uint8Array,
+): { hello: ClientHello; msg: HandshakeMessage } {
+  const { state, suite } = psk;
+  const identity = {
+    identity: state.ticket,
+    obfuscatedTicketAge: (Date.now() - state.createdAt + state.ageAdd) >>> 0,
+  };
+  const placeholder = new Uint8Array(hashLength(suite.hash));
+  const base = hello.extensions.filter((e) => e.type !== ExtensionType.pre_shared_key);
+  const draft: ClientHello = {
+    ...hello,
+    extensions: [
+      ...base,
+      { type: ExtensionType.pre_shared_key, data: preSharedKey.encodeClient([identity], [placeholder]) },
+    ],
+  };
+  const raw = encodeClientHello(draft).raw;
+  const truncated = raw.subarray(0, raw.length - preSharedKey.bindersLength([placeholder]));
+  const binder = pskBinder(
+    ctx.crypto,
+    suite.hash,
+    state.secret,
+    ctx.crypto.hash(suite.hash, concat(prefix, truncated)),
+  );
+  const final: ClientHello = {
+    ...hello,
+    extensions: [
+      ...base,
+      { type: ExtensionType.pre_shared_key, data: preSharedKey.encodeClient([identity], [binder]) },
+    ],
+  };
+  return { hello: final, msg: encodeClientHello(final) };
 }
 
 export function startClient(
   ctx: HandshakeContext,
   config: ClientConfig,
   serverName: string | undefined,
+  session?: SessionState,
 ): HandshakeState {
   const offer13 = config.maxVersion >= ProtocolVersion.TLS1_3;
+  // A TLS 1.3 session is offered if it is alive, for this name, and its hash is still enabled.
+  const original =
+    session && session.version === ProtocolVersion.TLS1_3 ? suite13ById(session.cipherSuite) : undefined;
+  const psk =
+    offer13 &&
+    session &&
+    original &&
+    sessionAlive(session, Date.now()) &&
+    session.ticket.length > 0 &&
+    (session.serverName ?? "") === (serverName ?? "") &&
+    config.suites13.some((s) => s.hash === original.hash)
+      ? { state: session, suite: original }
+      : undefined;
   const offer12 = config.minVersion <= ProtocolVersion.TLS1_2;
   const clientRandom = ctx.crypto.random(32);
   const shares = offer13 ? config.keyShareGroups.map((g) => ctx.crypto.keyShare(g)) : [];
@@ -108,8 +172,16 @@ export function startClient(
     compressionMethods: [0],
     extensions,
   };
+  if (psk) {
+    const withPsk = helloWithPsk(ctx, hello, psk, new Uint8Array(0));
+    ctx.send(withPsk.msg, "ClientHello", {
+      ...describeClientHello(withPsk.hello),
+      resumption: "offered (TLS 1.3 ticket)",
+    });
+    return new ExpectServerHello({ config, serverName, hello: withPsk.hello, clientRandom, shares, psk });
+  }
   ctx.send(encodeClientHello(hello), "ClientHello", describeClientHello(hello));
-  return new ExpectServerHello({ config, serverName, hello, clientRandom, shares });
+  return new ExpectServerHello({ config, serverName, hello, clientRandom, shares, psk: undefined });
 }
 
 /** State after step 1: waiting for the ServerHello (step 2), which names the version. */

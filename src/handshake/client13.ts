@@ -10,17 +10,19 @@ import {
 import { hashLength } from "../crypto/provider.js";
 import { TLSError } from "../errors.js";
 import { Aead13Protection } from "../record/protection.js";
+import type { SessionState } from "../session/session.js";
 import { type CipherSuite13, suite13ById } from "../suites.js";
 import { constantTimeEqual, equalBytes } from "../wire/bytes.js";
-import type { Offer13 } from "./client.js";
+import { parseCertificate } from "../x509/certificate.js";
+import { helloWithPsk, type Offer13 } from "./client.js";
 import { expect, hex, type PeerIdentity, unexpected, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
 import {
   exporter13,
   finishedMac,
-  hkdfExpandLabel,
   KeySchedule13,
   nextTrafficSecret,
+  ticketPsk,
   trafficKeys,
 } from "./keyschedule13.js";
 import { type ClientHello, describeClientHello, encodeClientHello } from "./messages/client-hello.js";
@@ -31,6 +33,7 @@ import {
   extensionName,
   findExtension,
   keyShare as keyShareExt,
+  preSharedKey,
   signatureAlgorithms,
 } from "./messages/extensions.js";
 import type { HandshakeMessage } from "./messages/framing.js";
@@ -167,12 +170,21 @@ export function serverHello13(
     );
   }
 
+  // Resumption (§4.2.11): the server accepted our only PSK, for a suite with its hash.
+  const pskExt = findExtension(sh.extensions, ExtensionType.pre_shared_key);
+  let psk: SessionState | undefined;
+  if (pskExt) {
+    const selected = preSharedKey.decodeServer(pskExt);
+    if (!offer.psk || selected !== 0)
+      throw TLSError.local(AlertDescription.illegal_parameter, "server selected a PSK that was not offered");
+    if (offer.psk.suite.hash !== suite.hash) {
+      throw TLSError.local(AlertDescription.illegal_parameter, "server resumed with a suite of another hash");
+    }
+    psk = offer.psk.state;
+  }
   const ks = findExtension(sh.extensions, ExtensionType.key_share);
-  if (!ks)
-    throw TLSError.local(
-      AlertDescription.missing_extension,
-      "ServerHello without key_share (PSK is not offered)",
-    );
+  // We offer psk_dhe_ke only: a key share is always needed.
+  if (!ks) throw TLSError.local(AlertDescription.missing_extension, "ServerHello without key_share");
   const entry = keyShareExt.decodeServer(ks);
   const share = offer.shares.find((s) => s.group === entry.group);
   if (!share || (hrr && hrr.group !== entry.group)) {
@@ -184,7 +196,7 @@ export function serverHello13(
   const shared = share.agree(entry.keyExchange);
   ctx.setVersion(TLS13);
   ctx.transcript.add(msg.raw);
-  const schedule = new KeySchedule13(ctx.crypto, suite.hash);
+  const schedule = new KeySchedule13(ctx.crypto, suite.hash, psk?.secret);
   const hs = schedule.handshake(shared, ctx.transcript.hash(ctx.crypto, suite.hash));
   shared.fill(0);
   ctx.keylog(`CLIENT_HANDSHAKE_TRAFFIC_SECRET ${hex(offer.clientRandom)} ${hex(hs.client)}`);
@@ -200,6 +212,7 @@ export function serverHello13(
     serverHs: hs.server,
     serverRandom: sh.random,
     retried: hrr !== undefined,
+    resumed: psk,
   });
 }
 
@@ -249,12 +262,19 @@ function helloRetry(
         : e,
     );
   if (ck) extensions.push({ type: ExtensionType.cookie, data: cookieExt.encode(cookieExt.decode(ck)) });
-  const hello2: ClientHello = { ...hello, extensions };
-  ctx.send(encodeClientHello(hello2), "ClientHello", {
+  // The PSK stays only if its hash fits the suite the server chose; its binder covers the new transcript.
+  const keepPsk = offer.psk && offer.psk.suite.hash === suite.hash ? offer.psk : undefined;
+  let hello2: ClientHello = {
+    ...hello,
+    extensions: extensions.filter((e) => e.type !== ExtensionType.pre_shared_key),
+  };
+  let msg2 = encodeClientHello(hello2);
+  if (keepPsk) ({ hello: hello2, msg: msg2 } = helloWithPsk(ctx, hello2, keepPsk, ctx.transcript.bytes()));
+  ctx.send(msg2, "ClientHello", {
     ...describeClientHello(hello2),
     retry: `after HelloRetryRequest for ${groupName(group)}`,
   });
-  const offer2: Offer13 = { ...offer, hello: hello2, shares };
+  const offer2: Offer13 = { ...offer, hello: hello2, shares, psk: keepPsk };
   return new ExpectServerHelloAfterRetry(offer2, { suite, group });
 }
 
@@ -292,6 +312,8 @@ interface Hs extends Offer13 {
   readonly serverHs: Uint8Array;
   readonly serverRandom: Uint8Array;
   readonly retried: boolean;
+  /** The session being resumed: no certificate messages follow EncryptedExtensions. */
+  readonly resumed: SessionState | undefined;
 }
 
 interface AfterEE extends Hs {
@@ -326,6 +348,16 @@ class ExpectEncryptedExtensions implements HandshakeState {
       ...(alpnProtocol ? { alpn: alpnProtocol } : {}),
     });
     ctx.transcript.add(msg.raw);
+    if (this.h.resumed) {
+      // The server authenticated in the original handshake; its chain comes from the session.
+      const r = this.h.resumed;
+      const certificates = r.peerCertificates.map((der) => parseCertificate(der));
+      const leaf = certificates[0];
+      const peer: PeerIdentity | null = leaf
+        ? { certificates, publicKey: ctx.crypto.importPublicKey(leaf.spki), verified: true }
+        : null;
+      return new ExpectFinished({ ...this.h, alpnProtocol }, null, peer, undefined);
+    }
     return new ExpectCertificateOrRequest({ ...this.h, alpnProtocol });
   }
 }
@@ -423,8 +455,9 @@ class ExpectFinished implements HandshakeState {
   constructor(
     private readonly h: AfterEE,
     private readonly requested: number[] | null,
-    private readonly peer: PeerIdentity,
-    private readonly peerScheme: number,
+    /** The server's identity: from this handshake, or from the resumed session (or none). */
+    private readonly peer: PeerIdentity | null,
+    private readonly peerScheme: number | undefined,
   ) {}
   handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
     const h = this.h;
@@ -495,14 +528,15 @@ class ExpectFinished implements HandshakeState {
         group: h.group,
         ...(h.serverName !== undefined ? { serverName: h.serverName } : {}),
         ...(h.alpnProtocol !== undefined ? { alpnProtocol: h.alpnProtocol } : {}),
-        peerCertificates: this.peer.certificates,
-        peerVerified: this.peer.verified,
-        peerPublicKey: this.peer.publicKey,
-        peerSignatureScheme: this.peerScheme,
+        peerCertificates: this.peer?.certificates ?? [],
+        peerVerified: this.peer?.verified ?? false,
+        ...(this.peer ? { peerPublicKey: this.peer.publicKey } : {}),
+        ...(this.peerScheme !== undefined ? { peerSignatureScheme: this.peerScheme } : {}),
         ...(signed !== undefined ? { signatureScheme: signed } : {}),
         extendedMasterSecret: true,
         clientCertificateRequested: this.requested !== null,
-        resumed: false,
+        resumed: h.resumed !== undefined,
+        ...(h.resumed ? { resumedWith: "psk_dhe_ke" as const } : {}),
         helloRetry: h.retried,
         clientRandom: h.clientRandom,
         serverRandom: h.serverRandom,
@@ -516,6 +550,7 @@ class ExpectFinished implements HandshakeState {
       resumption,
       serverName: h.serverName,
       alpnProtocol: h.alpnProtocol,
+      peerCertificates: (this.peer?.certificates ?? []).map((c) => c.der),
     });
   }
 }
@@ -543,6 +578,7 @@ export class Established13 implements HandshakeState {
       resumption: Uint8Array;
       serverName: string | undefined;
       alpnProtocol: string | undefined;
+      peerCertificates: Uint8Array[];
     } | null,
   ) {}
 
@@ -582,26 +618,20 @@ export class Established13 implements HandshakeState {
         lifetime: `${nst.lifetime}s`,
         ticket: `${nst.ticket.length} bytes`,
       });
-      const psk = hkdfExpandLabel(
-        ctx.crypto,
-        this.suite.hash,
-        this.tickets.resumption,
-        "resumption",
-        nst.nonce,
-        hashLength(this.suite.hash),
-      );
       ctx.session({
         version: TLS13,
-        ticket: nst.ticket,
+        cipherSuite: this.suite.id,
+        secret: ticketPsk(ctx.crypto, this.suite.hash, this.tickets.resumption, nst.nonce),
+        extendedMasterSecret: true,
+        serverName: this.tickets.serverName,
+        alpnProtocol: this.tickets.alpnProtocol,
+        peerCertificates: this.tickets.peerCertificates,
+        createdAt: Date.now(),
         lifetime: nst.lifetime,
         ageAdd: nst.ageAdd,
-        nonce: nst.nonce,
-        psk,
-        cipherSuite: this.suite.id,
         maxEarlyData,
-        ...(this.tickets.serverName !== undefined ? { serverName: this.tickets.serverName } : {}),
-        ...(this.tickets.alpnProtocol !== undefined ? { alpnProtocol: this.tickets.alpnProtocol } : {}),
-        receivedAt: Date.now(),
+        ticket: nst.ticket,
+        sessionId: new Uint8Array(0),
       });
       return this;
     }

@@ -1,6 +1,7 @@
 import type { NamedGroup } from "../constants.js";
 import type { CryptoProvider, PublicKey } from "../crypto/provider.js";
 import type { RecordProtection } from "../record/protection.js";
+import type { SessionState } from "../session/session.js";
 import type { AnySuite } from "../suites.js";
 import type { Certificate } from "../x509/certificate.js";
 import type { Fields, HandshakeMessage } from "./messages/framing.js";
@@ -42,6 +43,8 @@ export interface HandshakeInfo {
   extendedMasterSecret: boolean;
   clientCertificateRequested: boolean;
   resumed: boolean;
+  /** How the session was resumed. */
+  resumedWith?: "session_id" | "ticket" | "psk_dhe_ke" | "psk_ke";
   /** TLS 1.3: the server asked for another key share with a HelloRetryRequest. */
   helloRetry?: boolean;
   clientRandom: Uint8Array;
@@ -51,22 +54,6 @@ export interface HandshakeInfo {
 /** What stays after the handshake: the exporter (RFC 5705 / RFC 8446 §7.5), over secrets it keeps to itself. */
 export interface Secrets {
   exporter(label: string, context: Uint8Array | undefined, length: number): Uint8Array;
-}
-
-/** A TLS 1.3 NewSessionTicket, with what is needed to resume from it (RFC 8446 §4.6.1). */
-export interface SessionTicket13 {
-  version: 0x0304;
-  ticket: Uint8Array;
-  lifetime: number;
-  ageAdd: number;
-  nonce: Uint8Array;
-  /** PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length) */
-  psk: Uint8Array;
-  cipherSuite: number;
-  maxEarlyData: number;
-  serverName?: string;
-  alpnProtocol?: string;
-  receivedAt: number;
 }
 
 /** The services a state may use: sending, record protection, transcript, events. */
@@ -98,8 +85,8 @@ export interface HandshakeContext {
   complete(info: HandshakeInfo, secrets: Secrets): void;
   /** Server: the client offered 0-RTT, which we reject; skip up to `maxBytes` of its early data (RFC 8446 §4.2.10). */
   rejectEarlyData(maxBytes: number): void;
-  /** A session ticket arrived (TLS 1.3). */
-  session(ticket: SessionTicket13): void;
+  /** A resumable session exists (TLS 1.3 ticket, TLS 1.2 session id or ticket). */
+  session(state: SessionState): void;
   /** Number of application data records received so far (for rate limits on post-handshake messages). */
   readonly appDataRecords: number;
 }

@@ -181,3 +181,28 @@ export class KeySchedule13 {
     this.earlySecret.fill(0);
   }
 }
+
+/**
+ * A PSK binder (RFC 8446 §4.2.11.2): HMAC with the finished key of binder_key =
+ * Derive-Secret(Early Secret(PSK), "res binder", ""), over the transcript up to the binders.
+ */
+export function pskBinder(
+  crypto: CryptoProvider,
+  hash: HashAlgorithm,
+  psk: Uint8Array,
+  truncatedHash: Uint8Array,
+): Uint8Array {
+  const early = hkdfExtract(crypto, hash, new Uint8Array(0), psk);
+  const binderKey = deriveSecret(crypto, hash, early, "res binder", crypto.hash(hash, new Uint8Array(0)));
+  return finishedMac(crypto, hash, binderKey, truncatedHash);
+}
+
+/** The PSK a NewSessionTicket stands for: HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length). */
+export function ticketPsk(
+  crypto: CryptoProvider,
+  hash: HashAlgorithm,
+  resumptionSecret: Uint8Array,
+  nonce: Uint8Array,
+): Uint8Array {
+  return hkdfExpandLabel(crypto, hash, resumptionSecret, "resumption", nonce, hashLength(hash));
+}

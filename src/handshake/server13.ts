@@ -11,13 +11,15 @@ import {
 import { hashLength } from "../crypto/provider.js";
 import { TLSError } from "../errors.js";
 import { Aead13Protection } from "../record/protection.js";
+import { encodeSessionState, type SessionState } from "../session/session.js";
 import type { CipherSuite13 } from "../suites.js";
 import { constantTimeEqual, equalBytes } from "../wire/bytes.js";
+import { parseCertificate } from "../x509/certificate.js";
 import { checkHostname } from "../x509/hostname.js";
 import { Established13 } from "./client13.js";
 import { expect, hex, type PeerIdentity, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
-import { exporter13, finishedMac, KeySchedule13, trafficKeys } from "./keyschedule13.js";
+import { exporter13, finishedMac, KeySchedule13, ticketPsk, trafficKeys } from "./keyschedule13.js";
 import { type ClientHello, decodeClientHello, describeClientHello } from "./messages/client-hello.js";
 import {
   alpn,
@@ -25,6 +27,8 @@ import {
   findExtension,
   type KeyShareEntry,
   keyShare,
+  PskKeyExchangeMode,
+  preSharedKey,
   signatureAlgorithms,
   serverName as sniExt,
   supportedGroups,
@@ -44,9 +48,12 @@ import {
   encodeCertificate13,
   encodeCertificateRequest13,
   encodeEncryptedExtensions,
+  encodeNewSessionTicket13,
   HELLO_RETRY_REQUEST_RANDOM,
   messageHash,
 } from "./messages/tls13.js";
+import { afterOr } from "./pending.js";
+import { type AcceptedPsk, choosePsk, clientPskModes } from "./psk13.js";
 import { checkPeerScheme, chooseScheme } from "./signing.js";
 
 /**
@@ -166,7 +173,7 @@ function serverHelloMessage(
   hello: ClientHello,
   random: Uint8Array,
   suite: CipherSuite13,
-  ks: Uint8Array,
+  ks: Uint8Array | null,
 ): ServerHello {
   return {
     legacyVersion: ProtocolVersion.TLS1_2,
@@ -176,7 +183,7 @@ function serverHelloMessage(
     compressionMethod: 0,
     extensions: [
       { type: ExtensionType.supported_versions, data: supportedVersions.encodeServer(TLS13) },
-      { type: ExtensionType.key_share, data: ks },
+      ...(ks ? [{ type: ExtensionType.key_share, data: ks }] : []),
     ],
   };
 }
@@ -195,8 +202,19 @@ export function clientHello13(
   if (findExtension(hello.extensions, ExtensionType.early_data)) ctx.rejectEarlyData(MAX_REJECTED_EARLY_DATA);
   const share = offered.shares.find((s) => s.group === choice.group);
   if (share) {
-    ctx.transcript.add(msg.raw);
-    return respond(ctx, config, offered, choice, share, false, false);
+    return withPsk(ctx, config, offered, msg, undefined, (psk) => {
+      ctx.transcript.add(msg.raw);
+      return respond(
+        ctx,
+        config,
+        offered,
+        psk ? { ...choice, suite: psk.suite } : choice,
+        share,
+        false,
+        false,
+        psk,
+      );
+    });
   }
   // §4.1.4 HelloRetryRequest: the transcript restarts from message_hash(ClientHello1).
   ctx.transcript.add(messageHash(ctx.crypto.hash(choice.suite.hash, msg.raw)));
@@ -255,9 +273,41 @@ class ExpectSecondClientHello implements HandshakeState {
         `second ClientHello must carry exactly one share, for ${groupName(this.choice.group)}`,
       );
     }
-    ctx.transcript.add(msg.raw);
-    return respond(ctx, this.config, offered, this.choice, share, this.ccsSent, true);
+    return withPsk(ctx, this.config, offered, msg, this.choice.suite, (psk) => {
+      ctx.transcript.add(msg.raw);
+      return respond(ctx, this.config, offered, this.choice, share, this.ccsSent, true, psk);
+    });
   }
+}
+
+/**
+ * Resumption: picks the PSK (if any fits) and, for single-use tickets, records its use in the
+ * session store first (possibly asynchronously; a failing store means a full handshake).
+ */
+function withPsk(
+  ctx: HandshakeContext,
+  config: ServerConfig,
+  offered: Offered13,
+  msg: HandshakeMessage,
+  fixedSuite: CipherSuite13 | undefined,
+  next: (psk: AcceptedPsk | undefined) => HandshakeState,
+): HandshakeState {
+  const psk = choosePsk(
+    ctx.crypto,
+    config,
+    offered.hello,
+    msg.raw,
+    ctx.transcript.bytes(),
+    offered.serverName,
+    fixedSuite,
+  );
+  if (!psk || !config.singleUseTickets) return next(psk);
+  return afterOr(
+    () => config.sessionStore.markUsed(psk.ticketId, config.sessionLifetime),
+    false,
+    config.onSessionStoreError,
+    (fresh) => next(fresh ? psk : undefined),
+  );
 }
 
 /** ServerHello and the server's encrypted flight. */
@@ -269,26 +319,32 @@ function respond(
   share: KeyShareEntry,
   ccsSent: boolean,
   retried: boolean,
+  psk: AcceptedPsk | undefined,
 ): HandshakeState {
   const { suite } = choice;
   const hash = suite.hash;
-  const kx = ctx.crypto.respond(choice.group, share.keyExchange);
+  const dhe = !psk || psk.dhe;
+  const kx = dhe ? ctx.crypto.respond(choice.group, share.keyExchange) : null;
   const random = ctx.crypto.random(32);
   const sh = serverHelloMessage(
     offered.hello,
     random,
     suite,
-    keyShare.encodeServer({ group: choice.group, keyExchange: kx.share }),
+    kx ? keyShare.encodeServer({ group: choice.group, keyExchange: kx.share }) : null,
   );
+  if (psk)
+    sh.extensions.push({ type: ExtensionType.pre_shared_key, data: preSharedKey.encodeServer(psk.index) });
   ctx.send(encodeServerHello(sh), "ServerHello", {
     version: "TLSv1.3",
     suite: suite.name,
-    group: groupName(choice.group),
+    ...(kx ? { group: groupName(choice.group) } : {}),
+    ...(psk ? { resumption: psk.dhe ? "psk_dhe_ke" : "psk_ke" } : {}),
     ...(offered.serverName ? { sni: offered.serverName } : {}),
   });
-  const schedule = new KeySchedule13(ctx.crypto, hash);
-  const hs = schedule.handshake(kx.secret, ctx.transcript.hash(ctx.crypto, hash));
-  kx.secret.fill(0);
+  const schedule = new KeySchedule13(ctx.crypto, hash, psk?.state.secret);
+  const sharedSecret = kx ? kx.secret : new Uint8Array(hashLength(hash));
+  const hs = schedule.handshake(sharedSecret, ctx.transcript.hash(ctx.crypto, hash));
+  sharedSecret.fill(0);
   const cr = offered.hello.random;
   ctx.keylog(`CLIENT_HANDSHAKE_TRAFFIC_SECRET ${hex(cr)} ${hex(hs.client)}`);
   ctx.keylog(`SERVER_HANDSHAKE_TRAFFIC_SECRET ${hex(cr)} ${hex(hs.server)}`);
@@ -313,8 +369,9 @@ function respond(
     ...(choice.alpnProtocol ? { alpn: choice.alpnProtocol } : {}),
   });
 
+  // A resumed session is authenticated by the PSK: no CertificateRequest, Certificate, CertificateVerify.
   // {CertificateRequest} (seed step 4)
-  const requested = config.clientAuth !== "none";
+  const requested = config.clientAuth !== "none" && !psk;
   if (requested) {
     const schemes = config.signatureSchemes.filter(
       (s) => s >> 8 !== 0x02 && s !== 0x0401 && s !== 0x0501 && s !== 0x0601,
@@ -330,23 +387,7 @@ function respond(
   }
 
   // {Certificate} (seed step 3) and {CertificateVerify}
-  ctx.send(
-    encodeCertificate13({
-      context: new Uint8Array(0),
-      entries: choice.cert.chain.map((c) => ({ cert: c, extensions: [] })),
-    }),
-    "Certificate",
-    { chain: choice.cert.leaf.subject.toString() },
-  );
-  const content = certificateVerifyContent("server", ctx.transcript.hash(ctx.crypto, hash));
-  ctx.send(
-    encodeCertificateVerify({
-      scheme: choice.scheme,
-      signature: ctx.crypto.sign(choice.scheme, choice.cert.key, content),
-    }),
-    "CertificateVerify",
-    { scheme: schemeName(choice.scheme) },
-  );
+  if (!psk) sendCertificate(ctx, choice, hash);
 
   // {Finished} (seed step 13), then application keys for writing.
   const verifyData = finishedMac(ctx.crypto, hash, hs.server, ctx.transcript.hash(ctx.crypto, hash));
@@ -368,8 +409,30 @@ function respond(
     serverRandom: random,
     requested,
     retried,
+    psk,
   };
   return requested ? new ExpectClientCertificate13(s) : new ExpectClientFinished13(s, null, undefined);
+}
+
+/** {Certificate} and {CertificateVerify}: the server proves its identity (full handshakes only). */
+function sendCertificate(ctx: HandshakeContext, choice: Choice13, hash: CipherSuite13["hash"]): void {
+  ctx.send(
+    encodeCertificate13({
+      context: new Uint8Array(0),
+      entries: choice.cert.chain.map((c) => ({ cert: c, extensions: [] })),
+    }),
+    "Certificate",
+    { chain: choice.cert.leaf.subject.toString() },
+  );
+  const content = certificateVerifyContent("server", ctx.transcript.hash(ctx.crypto, hash));
+  ctx.send(
+    encodeCertificateVerify({
+      scheme: choice.scheme,
+      signature: ctx.crypto.sign(choice.scheme, choice.cert.key, content),
+    }),
+    "CertificateVerify",
+    { scheme: schemeName(choice.scheme) },
+  );
 }
 
 interface Session13 {
@@ -382,6 +445,7 @@ interface Session13 {
   readonly serverRandom: Uint8Array;
   readonly requested: boolean;
   readonly retried: boolean;
+  readonly psk: AcceptedPsk | undefined;
 }
 
 /** {Certificate} from the client (seed step 7), possibly empty. */
@@ -469,10 +533,12 @@ class ExpectClientFinished13 implements HandshakeState {
     ctx.transcript.add(msg.raw);
     const resumption = s.schedule.resumption(ctx.transcript.hash(ctx.crypto, hash));
     s.schedule.forget();
-    resumption.fill(0); // session tickets are issued by the resumption work (not yet)
     const cAp = trafficKeys(ctx.crypto, hash, s.app.client, suite.keyLength);
     ctx.changeReadProtection(new Aead13Protection(ctx.crypto, suite.aead, cAp.key, cAp.iv));
     const exporterSecret = s.app.exporter;
+    const peerCertificates = s.psk
+      ? s.psk.state.peerCertificates.map((der) => parseCertificate(der))
+      : (this.peer?.certificates ?? []);
     ctx.complete(
       {
         version: TLS13,
@@ -481,14 +547,15 @@ class ExpectClientFinished13 implements HandshakeState {
         group: s.choice.group,
         ...(s.offered.serverName !== undefined ? { serverName: s.offered.serverName } : {}),
         ...(s.choice.alpnProtocol !== undefined ? { alpnProtocol: s.choice.alpnProtocol } : {}),
-        peerCertificates: this.peer?.certificates ?? [],
-        peerVerified: this.peer?.verified ?? false,
+        peerCertificates: peerCertificates,
+        peerVerified: s.psk ? peerCertificates.length > 0 : (this.peer?.verified ?? false),
         ...(this.peer ? { peerPublicKey: this.peer.publicKey } : {}),
         ...(this.peerScheme !== undefined ? { peerSignatureScheme: this.peerScheme } : {}),
-        signatureScheme: s.choice.scheme,
+        ...(s.psk ? {} : { signatureScheme: s.choice.scheme }),
         extendedMasterSecret: true,
         clientCertificateRequested: s.requested,
-        resumed: false,
+        resumed: s.psk !== undefined,
+        ...(s.psk ? { resumedWith: s.psk.dhe ? ("psk_dhe_ke" as const) : ("psk_ke" as const) } : {}),
         helloRetry: s.retried,
         clientRandom: s.offered.hello.random,
         serverRandom: s.serverRandom,
@@ -498,6 +565,66 @@ class ExpectClientFinished13 implements HandshakeState {
           exporter13(ctx.crypto, hash, exporterSecret, label, context ?? new Uint8Array(0), length),
       },
     );
+    issueTickets(
+      ctx,
+      s,
+      resumption,
+      peerCertificates.map((c) => c.der),
+    );
+    resumption.fill(0);
     return new Established13("server", suite, s.app.server, s.app.client, null);
+  }
+}
+
+/**
+ * NewSessionTicket (§4.6.1) after the handshake: the session, sealed with the ticket keys, is the
+ * ticket (stateless: any server with the keys resumes it). Sent only to clients that said which
+ * PSK modes they accept, and only for a mode we accept.
+ */
+function issueTickets(
+  ctx: HandshakeContext,
+  s: Session13,
+  resumption: Uint8Array,
+  peerCertificates: Uint8Array[],
+): void {
+  const { config, choice } = s;
+  if (!config.sessionTickets || config.ticketsPerConnection <= 0) return;
+  const modes = clientPskModes(s.offered.hello);
+  if (!modes) return;
+  if (
+    !modes.includes(PskKeyExchangeMode.psk_dhe_ke) &&
+    !(config.allowPskOnlyResumption && modes.includes(PskKeyExchangeMode.psk_ke))
+  )
+    return;
+  for (let i = 0; i < config.ticketsPerConnection; i++) {
+    const nonce = Uint8Array.of(i);
+    const state: SessionState = {
+      version: TLS13,
+      cipherSuite: choice.suite.id,
+      secret: ticketPsk(ctx.crypto, choice.suite.hash, resumption, nonce),
+      extendedMasterSecret: true,
+      serverName: s.offered.serverName,
+      alpnProtocol: choice.alpnProtocol,
+      peerCertificates,
+      createdAt: Date.now(),
+      lifetime: config.sessionLifetime,
+      ageAdd: new DataView(ctx.crypto.random(4).buffer).getUint32(0),
+      maxEarlyData: 0,
+      ticket: new Uint8Array(0),
+      sessionId: new Uint8Array(0),
+    };
+    const ticket = config.ticketKeys.seal(encodeSessionState(state));
+    state.secret.fill(0);
+    ctx.sendPostHandshake(
+      encodeNewSessionTicket13({
+        lifetime: state.lifetime,
+        ageAdd: state.ageAdd,
+        nonce,
+        ticket,
+        extensions: [],
+      }),
+      "NewSessionTicket",
+      { lifetime: `${state.lifetime}s`, ticket: `${ticket.length} bytes` },
+    );
   }
 }

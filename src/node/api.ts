@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import * as net from "node:net";
 import { ClientConfig, type ClientOptions, ServerConfig, type ServerOptions } from "../config.js";
 import { ClientConnection, ServerConnection } from "../connection.js";
+import type { ClientSessionCache, TLSSession } from "../session/client-session.js";
 import { type SocketOptions, TLSSocket } from "./socket.js";
 
 export interface ConnectOptions extends ClientOptions, SocketOptions {
@@ -13,16 +14,32 @@ export interface ConnectOptions extends ClientOptions, SocketOptions {
   config?: ClientConfig;
   /** SNI and certificate name. Defaults to host (IP literals are checked, not sent). */
   servername?: string;
+  /** A session to resume (from a 'session' event, or its bytes / base64). */
+  session?: TLSSession | Uint8Array | string;
+  /**
+   * Sessions by "servername:port": a session from here is offered (and taken out: tickets are
+   * used once), and new ones are put back from 'session' events. Off unless given.
+   */
+  sessionCache?: ClientSessionCache;
 }
 
 /** Opens a TLS client connection (like node:tls connect). 'secureConnect' fires after the handshake. */
 export function connect(options: ConnectOptions, onSecure?: () => void): TLSSocket {
   const config = options.config ?? new ClientConfig(options);
   const host = options.host ?? "localhost";
+  const port = options.port ?? 443;
   const serverName = options.servername ?? options.serverName ?? host;
-  const socket = options.socket ?? net.connect({ host, port: options.port ?? 443 });
-  const conn = new ClientConnection(config, { serverName });
+  const cacheKey = `${serverName}:${port}`;
+  let session = options.session;
+  if (session === undefined && options.sessionCache) {
+    session = options.sessionCache.get(cacheKey);
+    if (session) options.sessionCache.delete(cacheKey);
+  }
+  const socket = options.socket ?? net.connect({ host, port });
+  const conn = new ClientConnection(config, session !== undefined ? { serverName, session } : { serverName });
   const tls = new TLSSocket(socket, conn, options);
+  const cache = options.sessionCache;
+  if (cache) tls.on("session", (s: TLSSession) => cache.set(cacheKey, s));
   if (onSecure) tls.once("secureConnect", onSecure);
   return tls;
 }

@@ -210,3 +210,47 @@ export const pskKeyExchangeModes = {
   encode: (modes: readonly number[]): Uint8Array => encode((w) => w.vec8(Uint8Array.from(modes))),
   decode: (data: Uint8Array): number[] => body(data, "psk_key_exchange_modes", (r) => Array.from(r.vec8(1))),
 };
+
+// ---- pre_shared_key (RFC 8446 §4.2.11) --------------------------------------------------------
+
+/** struct { opaque identity<1..2^16-1>; uint32 obfuscated_ticket_age; } PskIdentity; */
+export interface PskIdentity {
+  identity: Uint8Array;
+  obfuscatedTicketAge: number;
+}
+
+export const preSharedKey = {
+  /** struct { PskIdentity identities<7..2^16-1>; PskBinderEntry binders<33..2^16-1>; } OfferedPsks; */
+  encodeClient: (identities: readonly PskIdentity[], binders: readonly Uint8Array[]): Uint8Array =>
+    encode((w) => {
+      w.vec(2, (w) => {
+        for (const i of identities) w.vec16(i.identity).u32(i.obfuscatedTicketAge >>> 0);
+      });
+      w.vec(2, (w) => {
+        for (const b of binders) w.vec8(b);
+      });
+    }),
+  decodeClient(data: Uint8Array): { identities: PskIdentity[]; binders: Uint8Array[] } {
+    return body(data, "pre_shared_key", (r) => {
+      const ids = r.sub(2, 7);
+      const identities: PskIdentity[] = [];
+      while (!ids.atEnd()) identities.push({ identity: ids.vec16(1), obfuscatedTicketAge: ids.u32() });
+      const bs = r.sub(2, 33);
+      const binders: Uint8Array[] = [];
+      while (!bs.atEnd()) binders.push(bs.vec8(32));
+      if (binders.length !== identities.length) {
+        throw TLSError.local(
+          AlertDescription.illegal_parameter,
+          "pre_shared_key: as many binders as identities are needed",
+        );
+      }
+      return { identities, binders };
+    });
+  },
+  /** The length of the binders list at the end of the ClientHello (excluded from the binder's transcript). */
+  bindersLength: (binders: readonly Uint8Array[]): number =>
+    2 + binders.reduce((n, b) => n + 1 + b.length, 0),
+  /** ServerHello: uint16 selected_identity; */
+  encodeServer: (selected: number): Uint8Array => encode((w) => w.u16(selected)),
+  decodeServer: (data: Uint8Array): number => body(data, "pre_shared_key", (r) => r.u16()),
+};
