@@ -81,6 +81,8 @@ export interface ClientOptions extends CommonOptions {
   rejectUnauthorized?: boolean;
   /** A custom verifier, in place of the built-in RFC 5280 ChainVerifier. */
   verifier?: CertVerifier;
+  /** TLS 1.2: ask for RFC 5077 session tickets. Default true. */
+  sessionTickets?: boolean;
   /** Client certificate, sent when the server asks for one. */
   cert?: CertKeyPair["cert"];
   key?: CertKeyPair["key"];
@@ -312,6 +314,7 @@ abstract class CommonConfig {
 export class ClientConfig extends CommonConfig {
   readonly verifier: CertVerifier | null;
   readonly certificate: CertifiedKey | null;
+  readonly sessionTickets: boolean;
 
   constructor(o: ClientOptions = {}) {
     super(o);
@@ -328,6 +331,7 @@ export class ClientConfig extends CommonConfig {
       o.cert !== undefined && o.key !== undefined
         ? this.loadCertifiedKey({ cert: o.cert, key: o.key })
         : null;
+    this.sessionTickets = o.sessionTickets ?? true;
     Object.freeze(this);
   }
 }

@@ -5,7 +5,7 @@ import type { KeyShare } from "../crypto/provider.js";
 import { hashLength } from "../crypto/provider.js";
 import { TLSError } from "../errors.js";
 import { type SessionState, sessionAlive } from "../session/session.js";
-import { type CipherSuite13, suite13ById } from "../suites.js";
+import { type CipherSuite13, suite13ById, suiteById } from "../suites.js";
 import { concat, equalBytes } from "../wire/bytes.js";
 import { type Offer, serverHello12 } from "./client12.js";
 import { serverHello13 } from "./client13.js";
@@ -97,6 +97,7 @@ export function startClient(
   session?: SessionState,
 ): HandshakeState {
   const offer13 = config.maxVersion >= ProtocolVersion.TLS1_3;
+  const offer12 = config.minVersion <= ProtocolVersion.TLS1_2;
   // A TLS 1.3 session is offered if it is alive, for this name, and its hash is still enabled.
   const original =
     session && session.version === ProtocolVersion.TLS1_3 ? suite13ById(session.cipherSuite) : undefined;
@@ -110,7 +111,20 @@ export function startClient(
     config.suites13.some((s) => s.hash === original.hash)
       ? { state: session, suite: original }
       : undefined;
-  const offer12 = config.minVersion <= ProtocolVersion.TLS1_2;
+  // A TLS 1.2 session, by its id or its ticket (RFC 5077), under the same conditions.
+  const suite12 =
+    session && session.version === ProtocolVersion.TLS1_2 ? suiteById(session.cipherSuite) : undefined;
+  const session12 =
+    offer12 &&
+    session &&
+    suite12 &&
+    config.suites.includes(suite12) &&
+    session.extendedMasterSecret &&
+    sessionAlive(session, Date.now()) &&
+    (session.serverName ?? "") === (serverName ?? "") &&
+    (session.ticket.length > 0 || session.sessionId.length > 0)
+      ? session
+      : undefined;
   const clientRandom = ctx.crypto.random(32);
   const shares = offer13 ? config.keyShareGroups.map((g) => ctx.crypto.keyShare(g)) : [];
 
@@ -146,6 +160,9 @@ export function startClient(
       data: alpn.encode(config.alpnProtocols),
     });
   }
+  if (offer12 && config.sessionTickets) {
+    extensions.push({ type: ExtensionType.session_ticket, data: session12?.ticket ?? new Uint8Array(0) });
+  }
   if (offer12) {
     extensions.push({ type: ExtensionType.extended_master_secret, data: empty.encode() });
     extensions.push({
@@ -164,7 +181,13 @@ export function startClient(
     legacyVersion: ProtocolVersion.TLS1_2,
     random: clientRandom,
     // RFC 8446 §D.4 middlebox compatibility mode: a non-empty legacy_session_id.
-    sessionId: offer13 && config.middleboxCompatibility ? ctx.crypto.random(32) : new Uint8Array(0),
+    // With a TLS 1.2 ticket, a fresh id the server echoes to accept it (RFC 5077 §3.4).
+    sessionId:
+      session12 && session12.ticket.length === 0
+        ? session12.sessionId
+        : (offer13 && config.middleboxCompatibility) || (session12 && session12.ticket.length > 0)
+          ? ctx.crypto.random(32)
+          : new Uint8Array(0),
     cipherSuites: [
       ...(offer13 ? config.suites13.map((s) => s.id) : []),
       ...(offer12 ? config.suites.map((s) => s.id) : []),
@@ -178,10 +201,26 @@ export function startClient(
       ...describeClientHello(withPsk.hello),
       resumption: "offered (TLS 1.3 ticket)",
     });
-    return new ExpectServerHello({ config, serverName, hello: withPsk.hello, clientRandom, shares, psk });
+    return new ExpectServerHello({
+      config,
+      serverName,
+      hello: withPsk.hello,
+      clientRandom,
+      shares,
+      psk,
+      session12,
+    });
   }
   ctx.send(encodeClientHello(hello), "ClientHello", describeClientHello(hello));
-  return new ExpectServerHello({ config, serverName, hello, clientRandom, shares, psk: undefined });
+  return new ExpectServerHello({
+    config,
+    serverName,
+    hello,
+    clientRandom,
+    shares,
+    psk: undefined,
+    session12,
+  });
 }
 
 /** State after step 1: waiting for the ServerHello (step 2), which names the version. */

@@ -11,8 +11,9 @@ import {
 import type { KeyShare } from "../crypto/provider.js";
 import { TLSError } from "../errors.js";
 import { Aead12Protection } from "../record/protection.js";
+import type { SessionState } from "../session/session.js";
 import { type CipherSuite, suiteById } from "../suites.js";
-import { concat, constantTimeEqual } from "../wire/bytes.js";
+import { concat, constantTimeEqual, equalBytes } from "../wire/bytes.js";
 import { expect, hex, type PeerIdentity, unexpected, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
 import { decodeCertificate12, encodeCertificate12 } from "./messages/certificate.js";
@@ -25,6 +26,7 @@ import {
 import type { ClientHello } from "./messages/client-hello.js";
 import { alpn, ecPointFormats, empty, extensionName, renegotiationInfo } from "./messages/extensions.js";
 import type { HandshakeMessage } from "./messages/framing.js";
+import { decodeNewSessionTicket12 } from "./messages/new-session-ticket12.js";
 import type { ServerHello } from "./messages/server-hello.js";
 import {
   decodeServerKeyExchange,
@@ -40,6 +42,7 @@ import {
   encodeFinished,
 } from "./messages/simple.js";
 import { exporter12Secrets, keyBlock12, masterSecret12, verifyData12 } from "./prf12.js";
+import { abbreviatedClient12, sessionState12 } from "./resume12.js";
 import { makeRsaPreMaster } from "./rsa-kx.js";
 import { checkPeerScheme, chooseScheme, curveAccepted, keyFitsSuite } from "./signing.js";
 
@@ -56,6 +59,8 @@ export interface Offer {
   readonly serverName: string | undefined;
   readonly hello: ClientHello;
   readonly clientRandom: Uint8Array;
+  /** A TLS 1.2 session offered for resumption (its id is the hello's, or its ticket is in session_ticket). */
+  readonly session12: SessionState | undefined;
 }
 
 /**
@@ -86,19 +91,25 @@ export function serverHello12(
       "server does not support extended_master_secret (RFC 7627)",
     );
   }
+  // The server echoed the id of the session we offered: the abbreviated handshake follows.
+  if (offer.session12 && sh.sessionId.length > 0 && equalBytes(sh.sessionId, hello.sessionId)) {
+    return abbreviatedClient12(ctx, offer.session12, sh, msg, hello, ext, offer.serverName);
+  }
   ctx.setVersion(ProtocolVersion.TLS1_2);
   ctx.transcript.add(msg.raw);
-  return new ExpectCertificate({ ...offer, suite, serverRandom: sh.random, ...ext });
+  return new ExpectCertificate({ ...offer, suite, serverRandom: sh.random, sessionId: sh.sessionId, ...ext });
 }
 
 interface ServerExtensions {
   extendedMasterSecret: boolean;
   alpnProtocol: string | undefined;
+  /** The server will send a NewSessionTicket (RFC 5077). */
+  ticket: boolean;
 }
 
 /** The server may only answer extensions the client sent (RFC 5246 §7.4.1.4). */
 function readServerExtensions(sh: ServerHello, hello: ClientHello, config: ClientConfig): ServerExtensions {
-  const out: ServerExtensions = { extendedMasterSecret: false, alpnProtocol: undefined };
+  const out: ServerExtensions = { extendedMasterSecret: false, alpnProtocol: undefined, ticket: false };
   for (const e of sh.extensions) {
     if (!hello.extensions.some((o) => o.type === e.type)) {
       throw TLSError.local(
@@ -142,6 +153,10 @@ function readServerExtensions(sh: ServerHello, hello: ClientHello, config: Clien
         empty.decode(e.data, e.type);
         out.extendedMasterSecret = true;
         break;
+      case ExtensionType.session_ticket:
+        empty.decode(e.data, e.type);
+        out.ticket = true;
+        break;
       case ExtensionType.renegotiation_info:
         // RFC 5746 §3.4: on the initial handshake the renegotiated_connection field must be empty.
         if (renegotiationInfo.decode(e.data).length !== 0) {
@@ -159,6 +174,8 @@ function readServerExtensions(sh: ServerHello, hello: ClientHello, config: Clien
 }
 
 interface Negotiated extends Offer, ServerExtensions {
+  /** The id the server gave this session (empty: not resumable by id). */
+  readonly sessionId: Uint8Array;
   readonly suite: CipherSuite;
   readonly serverRandom: Uint8Array;
 }
@@ -399,19 +416,43 @@ class ExpectChangeCipherSpec implements HandshakeState {
   constructor(
     private readonly d: Done,
     private readonly read: Aead12Protection,
+    /** RFC 5077 §3.3: a server that acknowledged session_ticket sends NewSessionTicket first. */
+    private readonly ticket: Uint8Array | null = null,
+    private readonly ticketLifetime = 0,
   ) {}
   handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
+    if (
+      this.d.ticket &&
+      this.ticket === null &&
+      input.kind === "handshake" &&
+      input.msg.type === HandshakeType.new_session_ticket
+    ) {
+      const nst = decodeNewSessionTicket12(input.msg.body);
+      ctx.received("NewSessionTicket", {
+        lifetime: `${nst.lifetimeHint}s`,
+        ticket: `${nst.ticket.length} bytes`,
+      });
+      ctx.transcript.add(input.msg.raw);
+      return new ExpectChangeCipherSpec(this.d, this.read, nst.ticket, nst.lifetimeHint);
+    }
     if (input.kind !== "ccs") throw unexpected(this.name, input);
+    if (this.d.ticket && this.ticket === null) {
+      throw TLSError.local(AlertDescription.unexpected_message, "NewSessionTicket missing (RFC 5077)");
+    }
     ctx.received("ChangeCipherSpec");
     ctx.changeReadProtection(this.read);
-    return new ExpectFinished(this.d);
+    return new ExpectFinished(this.d, this.ticket, this.ticketLifetime);
   }
 }
 
 /** Step 13: the server's Finished; then the connection is established. */
 class ExpectFinished implements HandshakeState {
   readonly name = "ExpectFinished";
-  constructor(private readonly d: Done) {}
+  constructor(
+    private readonly d: Done,
+    private readonly ticket: Uint8Array | null,
+    private readonly ticketLifetime: number,
+  ) {}
   handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
     const d = this.d;
     const msg = expect(this.name, input, HandshakeType.finished);
@@ -448,6 +489,24 @@ class ExpectFinished implements HandshakeState {
       },
       exporter12Secrets(ctx.crypto, d.suite.hash, d.master, d.clientRandom, d.serverRandom),
     );
+    // Resumable by id and/or ticket; only sessions with an extended master secret (RFC 7627 §5.3).
+    const ticket = this.ticket && this.ticket.length > 0 ? this.ticket : new Uint8Array(0);
+    if (d.extendedMasterSecret && (d.sessionId.length > 0 || ticket.length > 0)) {
+      const state = sessionState12(
+        d.suite.id,
+        d.master,
+        d.serverName,
+        d.alpnProtocol,
+        d.peer,
+        { sessionLifetime: 7200 },
+        d.sessionId,
+      );
+      if (ticket.length > 0) {
+        state.ticket = ticket;
+        if (this.ticketLifetime > 0) state.lifetime = Math.min(this.ticketLifetime, 604800);
+      }
+      ctx.session(state);
+    }
     return new ClientEstablished12();
   }
 }

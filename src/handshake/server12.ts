@@ -47,6 +47,13 @@ import {
 } from "./messages/simple.js";
 import { DOWNGRADE_TLS12 } from "./messages/tls13.js";
 import { exporter12Secrets, keyBlock12, masterSecret12, verifyData12 } from "./prf12.js";
+import {
+  abbreviatedServer12,
+  resumeOrNot12,
+  sendTicket12,
+  sessionState12,
+  storeSession12,
+} from "./resume12.js";
 import { decryptRsaPreMaster } from "./rsa-kx.js";
 import { checkPeerScheme, chooseScheme, curveAccepted, keyFitsSuite } from "./signing.js";
 
@@ -58,7 +65,7 @@ import { checkPeerScheme, chooseScheme, curveAccepted, keyFitsSuite } from "./si
  */
 
 /** What the ClientHello offered, decoded once. */
-interface Offered {
+export interface Offered {
   readonly hello: ClientHello;
   readonly serverName: string | undefined;
   readonly groups: readonly number[];
@@ -69,6 +76,8 @@ interface Offered {
   readonly pointFormats: boolean;
   /** Whether the client sent supported_groups (else any curve is acceptable). */
   readonly curvesListed: boolean;
+  /** The client's session_ticket extension (RFC 5077): a ticket, empty, or absent. */
+  readonly ticketExt: Uint8Array | undefined;
 }
 
 /** Our choices. */
@@ -106,10 +115,32 @@ export function clientHello12(
         "client does not support extended_master_secret (RFC 7627)",
       );
     }
+    return resumeOrNot12(ctx, config, hello, offered, (state, via) =>
+      state && via
+        ? abbreviatedServer12(ctx, config, msg, hello, offered, state, via)
+        : fullHandshake12(ctx, config, msg, hello, offered),
+    );
+  }
+}
+
+/** The full TLS 1.2 handshake, server side: steps 2 to 6 now, the rest in the states below. */
+function fullHandshake12(
+  ctx: HandshakeContext,
+  config: ServerConfig,
+  msg: HandshakeMessage,
+  hello: ClientHello,
+  offered: Offered,
+): HandshakeState {
+  {
     const choice = choose(config, offered);
     const alpnProtocol = chooseAlpn(config, offered);
     ctx.setVersion(ProtocolVersion.TLS1_2);
     ctx.transcript.add(msg.raw);
+    // Resumable later (RFC 7627 §5.3: only sessions with an extended master secret): an id, a ticket.
+    const sessionId =
+      config.sessionIds && offered.extendedMasterSecret ? ctx.crypto.random(32) : new Uint8Array(0);
+    const issueTicket =
+      config.sessionTickets && offered.ticketExt !== undefined && offered.extendedMasterSecret;
 
     // Step 2: ServerHello.
     const serverRandom = ctx.crypto.random(32);
@@ -132,10 +163,11 @@ export function clientHello12(
         type: ExtensionType.application_layer_protocol_negotiation,
         data: alpn.encode([alpnProtocol]),
       });
+    if (issueTicket) extensions.push({ type: ExtensionType.session_ticket, data: new Uint8Array(0) });
     const sh: ServerHello = {
       legacyVersion: ProtocolVersion.TLS1_2,
       random: serverRandom,
-      sessionId: new Uint8Array(0), // no session cache yet: the session cannot be resumed
+      sessionId,
       cipherSuite: choice.suite.id,
       compressionMethod: 0,
       extensions,
@@ -195,6 +227,8 @@ export function clientHello12(
       clientRandom: hello.random,
       serverRandom,
       requested,
+      sessionId,
+      issueTicket,
     };
     return requested ? new ExpectClientCertificate(s) : new ExpectClientKeyExchange(s, null);
   }
@@ -226,6 +260,7 @@ function readClientExtensions(hello: ClientHello): Offered {
     // RFC 8422 §4: without supported_groups, any curve may be used; we then pick P-256.
     groups: groups ? supportedGroups.decode(groups) : [NamedGroup.secp256r1],
     curvesListed: groups !== undefined,
+    ticketExt: ext(ExtensionType.session_ticket),
     signatureSchemes: sigs ? signatureAlgorithms.decode(sigs) : DEFAULT_CLIENT_SCHEMES,
     alpn: a ? alpn.decode(a) : undefined,
     extendedMasterSecret: ems !== undefined,
@@ -265,7 +300,7 @@ function choose(config: ServerConfig, o: Offered): Choice {
 }
 
 /** RFC 7301 §3.2: the server picks by its own preference; no overlap is a fatal no_application_protocol. */
-function chooseAlpn(config: ServerConfig, o: Offered): string | undefined {
+export function chooseAlpn(config: ServerConfig, o: Offered): string | undefined {
   if (o.alpn === undefined || config.alpnProtocols.length === 0) return undefined;
   const p = config.alpnProtocols.find((x) => o.alpn!.includes(x));
   if (p === undefined)
@@ -284,6 +319,8 @@ interface Session extends Choice {
   readonly clientRandom: Uint8Array;
   readonly serverRandom: Uint8Array;
   readonly requested: boolean;
+  readonly sessionId: Uint8Array;
+  readonly issueTicket: boolean;
 }
 
 /** Step 7: the client's certificate chain (possibly empty). */
@@ -435,6 +472,17 @@ class ExpectFinished implements HandshakeState {
     ctx.received("Finished", { verify_data: "verified" });
     ctx.transcript.add(msg.raw);
 
+    const state = sessionState12(
+      k.suite.id,
+      k.master,
+      k.offered.serverName,
+      k.alpnProtocol,
+      k.peer,
+      k.config,
+      k.sessionId,
+    );
+    // RFC 5077 §3.3: the new ticket goes before ChangeCipherSpec.
+    if (k.issueTicket) sendTicket12(ctx, k.config, state);
     ctx.sendChangeCipherSpec(this.write);
     const verifyData = verifyData12(
       ctx.crypto,
@@ -466,6 +514,7 @@ class ExpectFinished implements HandshakeState {
       },
       exporter12Secrets(ctx.crypto, k.suite.hash, k.master, k.clientRandom, k.serverRandom),
     );
+    if (k.sessionId.length > 0) storeSession12(k.config, k.sessionId, state);
     return new ServerEstablished12();
   }
 }

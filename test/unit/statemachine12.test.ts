@@ -180,7 +180,7 @@ describe("client state machine rejects out-of-order and invalid server messages"
 
   test("an extension the client did not offer", () => {
     const { c, w } = tamperHello((sh) => {
-      sh.extensions.push({ type: ExtensionType.session_ticket, data: new Uint8Array(0) });
+      sh.extensions.push({ type: ExtensionType.status_request, data: new Uint8Array(0) });
     });
     assertFailed(c, w, AlertDescription.unsupported_extension);
   });
