@@ -81,6 +81,8 @@ export function choosePsk(
     }
     if (state.version !== 0x0304 || !sessionAlive(state, now)) continue;
     if ((state.serverName ?? "") !== (serverName ?? "")) continue; // RFC 6066 §3: same name only
+    // A server that requires client certificates resumes only sessions that had one.
+    if (config.clientAuth === "require" && state.peerCertificates.length === 0) continue;
     const original = suite13ById(state.cipherSuite);
     if (!original) continue;
     // The suite must have the PSK's hash; prefer the session's own suite.

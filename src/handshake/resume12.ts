@@ -94,6 +94,8 @@ function usable(
     return false;
   // RFC 7627 §5.3: both the session and this ClientHello must use the extended master secret.
   if (!state.extendedMasterSecret || !offered.extendedMasterSecret) return false;
+  // A server that requires client certificates resumes only sessions that had one.
+  if (config.clientAuth === "require" && state.peerCertificates.length === 0) return false;
   // RFC 6066 §3: a session is resumed only for the name it was made for.
   return (state.serverName ?? "") === (offered.serverName ?? "");
 }

@@ -116,3 +116,39 @@ describe("TLS 1.3 PSK resumption (RFC 8446 §4.6.1, §4.2.11)", () => {
     assert.equal(c.info?.resumed, true);
   });
 });
+
+describe("resumption and client authentication", () => {
+  test("a server that requires client certificates resumes only sessions that had one", () => {
+    for (const maxVersion of ["TLSv1.2", "TLSv1.3"] as const) {
+      const withCert = new ClientConfig({
+        ca: demo.ca,
+        maxVersion,
+        cert: demo.clientCert,
+        key: demo.clientKey,
+      });
+      const optional = new ServerConfig({
+        cert: demo.cert,
+        key: demo.key,
+        clientAuth: "request",
+        ca: demo.ca,
+      });
+      const required = new ServerConfig({
+        cert: demo.cert,
+        key: demo.key,
+        clientAuth: "require",
+        ca: demo.ca,
+        ticketKeys: optional.ticketKeys,
+        sessionStore: optional.sessionStore,
+      });
+      const anonymous = connectOnce(new ClientConfig({ ca: demo.ca, maxVersion }), optional).sessions[0]!;
+      const r = connectOnce(withCert, required, anonymous);
+      assert.deepEqual(r.errors, [], maxVersion);
+      assert.equal(r.s.info?.resumed, false, `${maxVersion}: no resumption without a client certificate`);
+      assert.equal(r.s.info?.peerVerified, true);
+      const certified = r.sessions[0]!;
+      const again = connectOnce(withCert, required, certified);
+      assert.equal(again.s.info?.resumed, true, maxVersion);
+      assert.match(again.s.info?.peerCertificates[0]?.subject.toString() ?? "", /demo client/);
+    }
+  });
+});
