@@ -115,7 +115,8 @@ function checkOfferedAndAllowed(
 
 interface Hrr {
   readonly suite: CipherSuite13;
-  readonly group: number;
+  /** The group the HelloRetryRequest asked for; undefined for a cookie-only retry (the shares stay). */
+  readonly group: number | undefined;
 }
 
 /** Step 2 (TLS 1.3): a ServerHello or a HelloRetryRequest. */
@@ -187,7 +188,7 @@ export function serverHello13(
   if (!ks) throw TLSError.local(AlertDescription.missing_extension, "ServerHello without key_share");
   const entry = keyShareExt.decodeServer(ks);
   const share = offer.shares.find((s) => s.group === entry.group);
-  if (!share || (hrr && hrr.group !== entry.group)) {
+  if (!share || (hrr?.group !== undefined && hrr.group !== entry.group)) {
     throw TLSError.local(
       AlertDescription.illegal_parameter,
       `server key share for ${groupName(entry.group)}, which was not offered`,
@@ -233,7 +234,7 @@ function helloRetry(
       "HelloRetryRequest would not change the ClientHello",
     );
   let shares = offer.shares;
-  let group = offer.shares[0]?.group ?? 0;
+  let group: number | undefined;
   if (ks) {
     group = keyShareExt.decodeRetry(ks);
     if (!config.groups.includes(group) || offer.shares.some((s) => s.group === group)) {
@@ -272,7 +273,10 @@ function helloRetry(
   if (keepPsk) ({ hello: hello2, msg: msg2 } = helloWithPsk(ctx, hello2, keepPsk, ctx.transcript.bytes()));
   ctx.send(msg2, "ClientHello", {
     ...describeClientHello(hello2),
-    retry: `after HelloRetryRequest for ${groupName(group)}`,
+    retry:
+      group !== undefined
+        ? `after HelloRetryRequest for ${groupName(group)}`
+        : "after HelloRetryRequest (cookie)",
   });
   const offer2: Offer13 = { ...offer, hello: hello2, shares, psk: keepPsk };
   return new ExpectServerHelloAfterRetry(offer2, { suite, group });

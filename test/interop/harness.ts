@@ -3,11 +3,13 @@
  * ephemeral port, timeouts, and assertion messages that carry every transcript. Test material only.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AlertEvent } from "../../src/connection.js";
+import type { AlertEvent, TraceEvent } from "../../src/connection.js";
+import type { SessionTicket13 } from "../../src/handshake/context.js";
 import {
   type ConnectOptions,
   type CreateServerOptions,
@@ -18,7 +20,7 @@ import {
   type TLSServer,
   type TLSSocket,
 } from "../../src/index.js";
-import { type Chain, type StandardPki, standardPki } from "../fixtures/pki.js";
+import { type Chain, makeChain, type StandardPki, standardPki } from "../fixtures/pki.js";
 
 export { groupName };
 
@@ -55,15 +57,27 @@ export function tempFile(name: string): string {
   return join(mkdtempSync(join(scratch, "f-")), name);
 }
 
-/** The CLIENT_RANDOM lines of an NSS key log file (none if it does not exist). */
-export function keylogLines(path: string): string[] {
+/** The TLS 1.3 secrets of an NSS key log file (RFC 8446 §7.1 names; the 0-RTT ones are not used). */
+export const KEYLOG_LABELS_13 = [
+  "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+  "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+  "CLIENT_TRAFFIC_SECRET_0",
+  "SERVER_TRAFFIC_SECRET_0",
+  "EXPORTER_SECRET",
+] as const;
+
+/**
+ * The lines of an NSS key log file that start with one of `labels` (default: the TLS 1.2
+ * CLIENT_RANDOM line); none if the file does not exist.
+ */
+export function keylogLines(path: string, labels: readonly string[] = ["CLIENT_RANDOM"]): string[] {
   let text = "";
   try {
     text = readFileSync(path, "utf8");
   } catch {
     return [];
   }
-  return text.split("\n").filter((l) => l.startsWith("CLIENT_RANDOM "));
+  return text.split("\n").filter((l) => labels.some((x) => l.startsWith(`${x} `)));
 }
 
 /** Anything that can describe itself for a failure message. */
@@ -113,6 +127,10 @@ export class Observer extends EventEmitter implements Describable {
   readonly alerts: AlertEvent[] = [];
   readonly errors: Error[] = [];
   readonly keylog: string[] = [];
+  /** Handshake and post-handshake messages, both directions ('trace' events). */
+  readonly traces: TraceEvent[] = [];
+  /** TLS 1.3 NewSessionTicket messages received ('session' events). */
+  readonly sessions: SessionTicket13[] = [];
   readonly log: string[] = [];
   ended = false;
   truncated = false;
@@ -139,6 +157,17 @@ export class Observer extends EventEmitter implements Describable {
       this.note(`alert ${a.sentBy === "local" ? "sent" : "received"} ${a.name} (level ${a.level})`);
     });
     sock.on("keylog", (l: string) => this.keylog.push(l));
+    sock.on("trace", (t: TraceEvent) => {
+      this.traces.push(t);
+      const f = Object.entries(t.fields)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ");
+      this.note(`${t.direction} ${t.message}${f ? ` ${f.length > 300 ? `${f.slice(0, 300)}...` : f}` : ""}`);
+    });
+    sock.on("session", (s: SessionTicket13) => {
+      this.sessions.push(s);
+      this.note(`session ticket lifetime=${s.lifetime}s ${s.ticket.length} bytes`);
+    });
     sock.on("error", (e: Error) => {
       this.errors.push(e);
       const code = (e as { code?: unknown }).code;
@@ -211,6 +240,16 @@ export class Observer extends EventEmitter implements Describable {
   /** The peer's close_notify arrived. */
   get peerCloseNotify(): boolean {
     return this.alerts.some((a) => a.name === "close_notify" && a.sentBy === "peer");
+  }
+
+  /** How many `message`s went in `direction` (trace events). */
+  traced(direction: "send" | "recv", message: string): number {
+    return this.traces.filter((t) => t.direction === direction && t.message === message).length;
+  }
+
+  /** The names of the messages traced, e.g. "send ClientHello", in order. */
+  get flow(): string[] {
+    return this.traces.map((t) => `${t.direction} ${t.message}`);
   }
 
   get sentCloseNotify(): boolean {
@@ -535,3 +574,194 @@ export const SIGALGS: readonly SigalgCase[] = [
   { openssl: "rsa_pss_rsae_sha384", scheme: 0x0805, cert: "rsa", type: "RSA-PSS", digest: "SHA384" },
   { openssl: "rsa_pss_rsae_sha512", scheme: 0x0806, cert: "rsa", type: "RSA-PSS", digest: "SHA512" },
 ];
+
+// ---- TLS 1.3 vocabulary --------------------------------------------------------------------------
+
+export type Version = "TLSv1.2" | "TLSv1.3";
+
+/** A TLS 1.3 cipher suite: IANA (= OpenSSL) name and the GnuTLS priority name of its AEAD. */
+export interface Suite13Case {
+  iana: "TLS_AES_128_GCM_SHA256" | "TLS_AES_256_GCM_SHA384" | "TLS_CHACHA20_POLY1305_SHA256";
+  gnutlsCipher: string;
+}
+
+export const TLS13_SUITES: readonly Suite13Case[] = [
+  { iana: "TLS_AES_128_GCM_SHA256", gnutlsCipher: "AES-128-GCM" },
+  { iana: "TLS_AES_256_GCM_SHA384", gnutlsCipher: "AES-256-GCM" },
+  { iana: "TLS_CHACHA20_POLY1305_SHA256", gnutlsCipher: "CHACHA20-POLY1305" },
+];
+
+/** The server certificates a TLS 1.3 cell is run with, and the signature scheme each one signs with. */
+export type CertKind = "p256" | "p384" | "rsa" | "ed25519";
+
+export const CERT_KINDS_13: readonly { kind: CertKind; scheme: number; schemeName: string }[] = [
+  { kind: "p256", scheme: 0x0403, schemeName: "ecdsa_secp256r1_sha256" },
+  { kind: "p384", scheme: 0x0503, schemeName: "ecdsa_secp384r1_sha384" },
+  // TLS 1.3 signs with RSA-PSS only (RFC 8446 §4.2.3): rsa_pss_rsae_sha256 for an rsaEncryption key.
+  { kind: "rsa", scheme: 0x0804, schemeName: "rsa_pss_rsae_sha256" },
+  { kind: "ed25519", scheme: 0x0807, schemeName: "ed25519" },
+];
+
+/** GnuTLS priority string for TLS 1.3 only, narrowed to one suite and/or one group. */
+export function gnutlsPriority13(
+  opts: { suite?: Suite13Case; group?: GroupCase; extra?: string } = {},
+): string {
+  let p = "NORMAL:-VERS-ALL:+VERS-TLS1.3";
+  if (opts.suite) p += `:-CIPHER-ALL:+${opts.suite.gnutlsCipher}`;
+  if (opts.group) p += `:-GROUP-ALL:+${opts.group.gnutls}`;
+  if (opts.extra) p += `:${opts.extra}`;
+  return p;
+}
+
+/**
+ * Chains the standard PKI lacks, made once per test process: an Ed25519 client, and an RSA-PSS
+ * server chain whose keys are id-RSASSA-PSS (made with the openssl CLI: WebCrypto, and so
+ * makeChain's "rsa-pss", exports RSA-PSS keys as rsaEncryption). Certificate signatures use
+ * salt length = hash length (OpenSSL's default for a PSS key is the maximum, which our verifier,
+ * like Go's crypto/x509, does not accept).
+ */
+export interface ExtraPki {
+  /** root, intermediate and leaf all id-RSASSA-PSS keys: the leaf signs with rsa_pss_pss_* only */
+  rsaPss: Chain;
+  /** Ed25519, clientAuth EKU, CN "typetls client ed25519" */
+  clientEd25519: Chain;
+}
+
+function openssl(dir: string, args: string[]): void {
+  const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`openssl ${args.join(" ")} failed: ${r.stderr}`);
+}
+
+function opensslPssChain(): Chain {
+  const dir = mkdtempSync(join(tmpdir(), "typetls-pss-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, "ca.ext"),
+    "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+  );
+  writeFileSync(
+    join(dir, "leaf.ext"),
+    "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+  );
+  const newKey = ["-newkey", "rsa-pss", "-pkeyopt", "rsa_keygen_bits:2048", "-nodes"];
+  openssl(dir, [
+    "req",
+    "-x509",
+    ...newKey,
+    "-keyout",
+    "root.key",
+    "-out",
+    "root.pem",
+    "-sigopt",
+    "rsa_pss_saltlen:digest",
+    "-days",
+    "30",
+    "-subj",
+    "/CN=TypeTLS Test Root rsa-pss/O=TypeTLS Test",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+  openssl(dir, [
+    "req",
+    ...newKey,
+    "-keyout",
+    "int.key",
+    "-out",
+    "int.csr",
+    "-subj",
+    "/CN=TypeTLS Test Intermediate rsa-pss/O=TypeTLS Test",
+  ]);
+  openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    "int.csr",
+    "-CA",
+    "root.pem",
+    "-CAkey",
+    "root.key",
+    "-set_serial",
+    "2",
+    "-sigopt",
+    "rsa_pss_saltlen:digest",
+    "-days",
+    "30",
+    "-extfile",
+    "ca.ext",
+    "-out",
+    "int.pem",
+  ]);
+  openssl(dir, [
+    "req",
+    ...newKey,
+    "-keyout",
+    "leaf.key",
+    "-out",
+    "leaf.csr",
+    "-subj",
+    "/CN=localhost/O=TypeTLS Test",
+  ]);
+  openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    "leaf.csr",
+    "-CA",
+    "int.pem",
+    "-CAkey",
+    "int.key",
+    "-set_serial",
+    "3",
+    "-sigopt",
+    "rsa_pss_saltlen:digest",
+    "-days",
+    "30",
+    "-extfile",
+    "leaf.ext",
+    "-out",
+    "leaf.pem",
+  ]);
+  const read = (f: string): string => readFileSync(join(dir, f), "utf8");
+  const issued = (cert: string, key: string) => {
+    const certPem = read(cert);
+    const b64 = certPem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
+    return { certPem, keyPem: read(key), certDer: new Uint8Array(Buffer.from(b64, "base64")) };
+  };
+  const root = issued("root.pem", "root.key");
+  const intermediate = issued("int.pem", "int.key");
+  const leaf = issued("leaf.pem", "leaf.key");
+  const chainPem = leaf.certPem + intermediate.certPem;
+  writeFileSync(join(dir, "chain.pem"), chainPem);
+  return {
+    root,
+    intermediate,
+    intermediates: [intermediate],
+    leaf,
+    chainPem,
+    files: {
+      dir,
+      root: join(dir, "root.pem"),
+      intermediate: join(dir, "int.pem"),
+      leaf: join(dir, "leaf.pem"),
+      leafKey: join(dir, "leaf.key"),
+      chain: join(dir, "chain.pem"),
+    },
+  };
+}
+
+let extra: Promise<ExtraPki> | undefined;
+export function extraPki(): Promise<ExtraPki> {
+  extra ??= (async () => ({
+    rsaPss: opensslPssChain(),
+    clientEd25519: await makeChain({
+      key: "ed25519",
+      purpose: "clientAuth",
+      subjectCN: "typetls client ed25519",
+      hosts: [],
+      ips: [],
+    }),
+  }))();
+  return extra;
+}

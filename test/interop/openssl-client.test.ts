@@ -1,6 +1,7 @@
 /**
  * TypeTLS server against `openssl s_client`: s_client sends a line from stdin, our server answers
- * `echo:<line>` and closes with close_notify; s_client answers with its own and exits 0.
+ * `echo:<line>` and closes with close_notify; s_client answers with its own and exits 0. The TLS 1.2
+ * matrix runs s_client -tls1_2; the TLS 1.3 cells -tls1_3 (KeyUpdate cells use its k/K commands).
  */
 import assert from "node:assert/strict";
 import { after, describe, type TestContext, test } from "node:test";
@@ -8,9 +9,11 @@ import type { CreateServerOptions } from "../../src/index.js";
 import { makeChain } from "../fixtures/pki.js";
 import {
   CELL_TIMEOUT,
+  CERT_KINDS_13,
   cell,
   chainFor,
   ECDHE_SUITES,
+  extraPki,
   GROUPS,
   groupName,
   lineEcho,
@@ -20,11 +23,17 @@ import {
   RSA_KX_SUITES,
   SIGALGS,
   STEP,
+  TLS13_SUITES,
+  type Version,
   writeBeside,
 } from "./harness.js";
-import { killAllPeers, requirePeer, spawnPeer } from "./peers.js";
+import { killAllPeers, type PeerProcess, requirePeer, spawnPeer } from "./peers.js";
 
 after(killAllPeers);
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString("hex");
+}
 
 interface SClientCell {
   server: CreateServerOptions;
@@ -34,10 +43,16 @@ interface SClientCell {
   servername?: string | null;
   /** The root s_client trusts. */
   caFile: string;
-  /** Leave out -tls1_2 (s_client offers TLS 1.3 as well). */
-  anyVersion?: boolean;
+  /** s_client's version pin: "1.2" (-tls1_2, the TLS 1.2 matrix, default), "1.3" (-tls1_3), "any" (none). */
+  version?: PeerVersion;
+  /** Expected protocol (default: TLSv1.2 when either side is pinned to 1.2, else TLSv1.3). */
+  protocol?: Version;
   cipher: string;
   group?: string;
+  /** TLS 1.3: whether our server sent a HelloRetryRequest. */
+  helloRetry?: boolean;
+  /** Keep s_client's stdin commands (k, K) and do not close after the first answer: `interact` drives it. */
+  interact?: (conn: Observer, proc: PeerProcess) => Promise<void>;
   /** The "Server Temp Key:" line s_client prints. */
   tempKey?: string;
   alpn?: string | false;
@@ -48,12 +63,20 @@ interface SClientCell {
 
 const LINE = "ping from openssl";
 
+/** What s_client is pinned to: -tls1_2 (the TLS 1.2 matrix), -tls1_3, or nothing (it offers both). */
+type PeerVersion = "1.2" | "1.3" | "any";
+
+const VERSION_FLAG: Record<PeerVersion, string[]> = { "1.2": ["-tls1_2"], "1.3": ["-tls1_3"], any: [] };
+
 /** Runs one s_client cell; returns our server-side observer of the connection. */
 async function sClientCell(t: TestContext, c: SClientCell): Promise<Observer | undefined> {
   if (!requirePeer(t, "openssl")) return undefined;
   const server = await ourServer(c.server);
-  server.onConnection = (o) => lineEcho(o, true);
+  server.onConnection = (o) => lineEcho(o, !c.interact);
   const servername = c.servername === null ? undefined : (c.servername ?? "localhost");
+  const version = c.version ?? "1.2";
+  const expected: Version =
+    c.protocol ?? (version === "1.2" || c.server.maxVersion === "TLSv1.2" ? "TLSv1.2" : "TLSv1.3");
   const proc = spawnPeer("openssl", [
     "s_client",
     "-connect",
@@ -64,37 +87,55 @@ async function sClientCell(t: TestContext, c: SClientCell): Promise<Observer | u
     "-CAfile",
     c.caFile,
     "-verify_return_error",
-    "-nocommands",
-    ...(c.anyVersion ? [] : ["-tls1_2"]),
+    ...(c.interact ? [] : ["-nocommands"]),
+    ...VERSION_FLAG[version],
     ...(c.args ?? []),
   ]);
-  // stdin stays open: s_client would shut down at EOF; here our close_notify ends the session.
+  // stdin stays open: s_client would shut down at EOF; here our close_notify ends the session
+  // (or, when `interact`, the end of s_client's stdin).
   proc.write(`${LINE}\n`);
   try {
     await cell([server, proc], async () => {
       const conn = await server.secured();
       await conn.receive(`${LINE}\n`);
+      if (c.interact) {
+        await proc.waitFor(`echo:${LINE}\n`, STEP);
+        await c.interact(conn, proc);
+        proc.endInput();
+      }
       const st = await proc.waitExit(STEP);
       await conn.waitClosed();
       const info = conn.info!;
 
       // our side
-      assert.equal(info.protocol, "TLSv1.2");
+      assert.equal(info.protocol, expected);
       assert.equal(conn.sock.getCipher()?.name, c.cipher);
       if (c.group) assert.equal(info.group === undefined ? "none" : groupName(info.group), c.group);
+      if (c.helloRetry !== undefined) {
+        assert.equal(info.helloRetry === true, c.helloRetry, "helloRetry");
+        assert.equal(conn.traced("send", "HelloRetryRequest"), c.helloRetry ? 1 : 0);
+        assert.equal(conn.traced("recv", "ClientHello"), c.helloRetry ? 2 : 1);
+      }
       if (c.alpn !== undefined) assert.equal(conn.sock.alpnProtocol, c.alpn);
       assert.equal(info.serverName, servername);
-      assert.equal(conn.data, `${LINE}\n`);
+      if (!c.interact) assert.equal(conn.data, `${LINE}\n`);
       conn.assertCleanClose();
 
       // s_client's side
       assert.equal(st.code, 0, "s_client exits 0");
       const out = proc.stdout;
-      assert.match(out, /\n {4}Protocol {2}: TLSv1\.2\n/);
-      assert.ok(out.includes(`\n    Cipher    : ${c.cipher}\n`), `s_client reports cipher ${c.cipher}`);
+      assert.ok(
+        out.includes(`\nNew, ${expected}, Cipher is ${c.cipher}\n`),
+        `s_client reports ${expected} and ${c.cipher}`,
+      );
+      // the SSL-Session block: TLS 1.2 only (in 1.3 s_client prints it when a ticket arrives; we send none)
+      if (expected === "TLSv1.2") {
+        assert.ok(out.includes(`\n    Protocol  : ${expected}\n`), `s_client reports ${expected}`);
+        assert.ok(out.includes(`\n    Cipher    : ${c.cipher}\n`), `s_client reports cipher ${c.cipher}`);
+      }
       assert.match(out, /\nVerification: OK\n/);
       assert.match(out, /Verify return code: 0 \(ok\)/);
-      assert.match(out, /Extended master secret: yes/);
+      if (expected === "TLSv1.2") assert.match(out, /Extended master secret: yes/);
       if (c.tempKey)
         assert.ok(out.includes(`\nServer Temp Key: ${c.tempKey}\n`), `Server Temp Key: ${c.tempKey}`);
       if (c.alpn !== undefined)
@@ -106,7 +147,7 @@ async function sClientCell(t: TestContext, c: SClientCell): Promise<Observer | u
         assert.ok(out.includes(`\nsubject=CN = ${c.serverCN}, O = TypeTLS Test\n`), "server subject");
       for (const x of c.says ?? []) assert.ok(out.includes(x), `s_client should print ${JSON.stringify(x)}`);
       assert.ok(out.includes(`\necho:${LINE}\n`), "our answer arrived");
-      assert.match(out, /\nclosed\n/, "s_client saw our close_notify");
+      if (!c.interact) assert.match(out, /\nclosed\n/, "s_client saw our close_notify");
     });
     return server.conns.find((o) => o.info);
   } finally {
@@ -122,6 +163,7 @@ async function sClientFailCell(
   args: string[],
   caFile: string,
   check: (ours: { code?: string; alertName?: string; sentBy?: string; message: string }, out: string) => void,
+  version: PeerVersion = "1.2",
 ): Promise<void> {
   if (!requirePeer(t, "openssl")) return;
   const srv = await ourServer(server);
@@ -136,7 +178,7 @@ async function sClientFailCell(
     caFile,
     "-verify_return_error",
     "-nocommands",
-    "-tls1_2",
+    ...VERSION_FLAG[version],
     ...args,
   ]);
   proc.write(`${LINE}\n`);
@@ -240,14 +282,46 @@ describe("TypeTLS server vs openssl s_client", { concurrency: 4 }, () => {
     });
   }
 
-  test("s_client offering TLS 1.3 too: TLS 1.2 is negotiated", { timeout: CELL_TIMEOUT }, async (t) => {
+  test("s_client offering TLS 1.2 and 1.3, our server default: TLSv1.3 negotiated", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
     const p = await pki();
     await sClientCell(t, {
       server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem },
       caFile: p.p256.files.root,
-      anyVersion: true,
+      version: "any",
+      cipher: "TLS_AES_128_GCM_SHA256",
+      group: "X25519",
+      helloRetry: false,
+    });
+  });
+
+  test("s_client offering TLS 1.2 and 1.3, our server maxVersion TLSv1.2: TLSv1.2, s_client raises no alarm", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    // A 1.2-only server puts no RFC 8446 §4.1.3 sentinel in its random; s_client would abort if it did.
+    const p = await pki();
+    const conn = await sClientCell(t, {
+      server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem, maxVersion: "TLSv1.2" },
+      caFile: p.p256.files.root,
+      version: "any",
       cipher: "ECDHE-ECDSA-AES128-GCM-SHA256",
     });
+    if (conn) assert.notEqual(hex(conn.info!.serverRandom.subarray(24, 31)), "444f574e475244", "no DOWNGRD");
+  });
+
+  test("s_client -tls1_2 (1.2 only), our server default (max 1.3): TLSv1.2 with the DOWNGRD sentinel", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    const conn = await sClientCell(t, {
+      server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem },
+      caFile: p.p256.files.root,
+      version: "1.2",
+      cipher: "ECDHE-ECDSA-AES128-GCM-SHA256",
+    });
+    // RFC 8446 §4.1.3: a 1.3-capable server negotiating 1.2 ends its random with DOWNGRD\x01
+    if (conn) assert.equal(hex(conn.info!.serverRandom.subarray(24)), "444f574e47524401");
   });
 
   test("s_client -noservername: no SNI, our server uses its first certificate", {
@@ -270,16 +344,33 @@ describe("TypeTLS server vs openssl s_client", { concurrency: 4 }, () => {
     if (conn) assert.equal(conn.info?.serverName, undefined);
   });
 
-  test("s_client -fallback_scsv -status (max version 1.2 = ours: no inappropriate_fallback; status_request ignored)", {
+  test("s_client -tls1_2 -fallback_scsv -status vs our server maxVersion TLSv1.2: accepted (status_request ignored)", {
     timeout: CELL_TIMEOUT,
   }, async (t) => {
     const p = await pki();
     await sClientCell(t, {
-      server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem },
+      server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem, maxVersion: "TLSv1.2" },
       caFile: p.p256.files.root,
       args: ["-fallback_scsv", "-status"],
       cipher: "ECDHE-ECDSA-AES128-GCM-SHA256",
     });
+  });
+
+  test("s_client -tls1_2 -fallback_scsv vs our server default (max 1.3): inappropriate_fallback (RFC 7507)", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    await sClientFailCell(
+      t,
+      { cert: p.p256.chainPem, key: p.p256.leaf.keyPem },
+      ["-fallback_scsv", "-status"],
+      p.p256.files.root,
+      (ours, out) => {
+        assert.equal(ours.alertName, "inappropriate_fallback", ours.message);
+        assert.equal(ours.sentBy, "local");
+        assert.match(out, /inappropriate fallback|SSL alert number 86/);
+      },
+    );
   });
 
   test("ALPN h2 negotiated", { timeout: CELL_TIMEOUT }, async (t) => {
@@ -490,5 +581,456 @@ describe("renegotiation", () => {
       await proc.kill();
       await server.close();
     }
+  });
+});
+
+// ---- TLS 1.3 --------------------------------------------------------------------------------------
+
+const SIG_TYPE: Record<string, string> = { p256: "ECDSA", p384: "ECDSA", rsa: "RSA-PSS", ed25519: "ed25519" };
+
+describe("TypeTLS server vs openssl s_client -tls1_3", { concurrency: 4 }, () => {
+  for (const s of TLS13_SUITES) {
+    test(`suite ${s.iana} (s_client -ciphersuites)`, { timeout: CELL_TIMEOUT }, async (t) => {
+      const p = await pki();
+      await sClientCell(t, {
+        server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem },
+        caFile: p.p256.files.root,
+        version: "1.3",
+        args: ["-ciphersuites", s.iana],
+        cipher: s.iana,
+        group: "X25519",
+        helloRetry: false,
+        serverCN: "localhost",
+      });
+    });
+    test(`suite ${s.iana} (our cipherSuites), RSA certificate`, { timeout: CELL_TIMEOUT }, async (t) => {
+      const p = await pki();
+      await sClientCell(t, {
+        server: { cert: p.rsa.chainPem, key: p.rsa.leaf.keyPem, cipherSuites: [s.iana] },
+        caFile: p.rsa.files.root,
+        version: "1.3",
+        cipher: s.iana,
+      });
+    });
+  }
+
+  for (const g of GROUPS) {
+    test(`group ${g.name} (s_client -groups ${g.openssl}): its key share, no HelloRetryRequest`, {
+      timeout: CELL_TIMEOUT,
+    }, async (t) => {
+      const p = await pki();
+      await sClientCell(t, {
+        server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem },
+        caFile: p.p256.files.root,
+        version: "1.3",
+        args: ["-groups", g.openssl],
+        cipher: "TLS_AES_128_GCM_SHA256",
+        group: g.name,
+        tempKey: TEMP_KEY[g.name]!,
+        helloRetry: false,
+      });
+    });
+  }
+
+  test('HelloRetryRequest: our server groups ["P-384"], s_client sends only an X25519 share', {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    const conn = await sClientCell(t, {
+      server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem, groups: ["P-384"] },
+      caFile: p.p256.files.root,
+      version: "1.3",
+      args: ["-groups", "X25519:P-384"],
+      cipher: "TLS_AES_128_GCM_SHA256",
+      group: "P-384",
+      tempKey: TEMP_KEY["P-384"]!,
+      helloRetry: true,
+    });
+    if (conn) {
+      // our compatibility CCS right after the HRR (RFC 8446 §D.4), then the second ClientHello
+      assert.deepEqual(conn.flow.slice(0, 4), [
+        "recv ClientHello",
+        "send HelloRetryRequest",
+        "send ChangeCipherSpec",
+        "recv ClientHello",
+      ]);
+      const hellos = conn.traces.filter((x) => x.direction === "recv" && x.message === "ClientHello");
+      assert.deepEqual(
+        hellos.map((h) => h.fields.key_share),
+        ["X25519", "P-384"],
+        "s_client's shares: X25519 only, then P-384",
+      );
+    }
+  });
+
+  test("our server insists on P-384, s_client offers X25519 only: handshake_failure, no hang", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    await sClientFailCell(
+      t,
+      { cert: p.p256.chainPem, key: p.p256.leaf.keyPem, groups: ["P-384"] },
+      ["-groups", "X25519"],
+      p.p256.files.root,
+      (ours, out) => {
+        assert.equal(ours.alertName, "handshake_failure", ours.message);
+        assert.equal(ours.sentBy, "local");
+        assert.match(out, /alert handshake failure|SSL alert number 40/);
+      },
+      "1.3",
+    );
+  });
+
+  for (const k of CERT_KINDS_13) {
+    test(`${k.kind} certificate: we sign with ${k.schemeName}`, { timeout: CELL_TIMEOUT }, async (t) => {
+      const p = await pki();
+      const chain = p[k.kind];
+      const conn = await sClientCell(t, {
+        server: { cert: chain.chainPem, key: chain.leaf.keyPem },
+        caFile: chain.files.root,
+        version: "1.3",
+        cipher: "TLS_AES_128_GCM_SHA256",
+        serverCN: "localhost",
+        says: [`\nPeer signature type: ${SIG_TYPE[k.kind]}\n`],
+      });
+      if (conn) assert.equal(conn.info?.signatureScheme, k.scheme);
+    });
+  }
+
+  test("RSA-PSS (id-RSASSA-PSS) certificate: we sign with rsa_pss_pss_sha256", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const x = await extraPki();
+    const conn = await sClientCell(t, {
+      server: { cert: x.rsaPss.chainPem, key: x.rsaPss.leaf.keyPem },
+      caFile: x.rsaPss.files.root,
+      version: "1.3",
+      cipher: "TLS_AES_128_GCM_SHA256",
+      serverCN: "localhost",
+      says: ["\nPeer signature type: RSA-PSS\n"],
+    });
+    if (conn) assert.equal(conn.info?.signatureScheme, 0x0809);
+  });
+
+  test('Ed25519 client certificate, our server clientAuth "require"', {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    const x = await extraPki();
+    const cc = x.clientEd25519;
+    const conn = await sClientCell(t, {
+      server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem, ca: cc.root.certPem, clientAuth: "require" },
+      caFile: p.p256.files.root,
+      version: "1.3",
+      args: ["-cert", cc.files.leaf, "-cert_chain", cc.files.intermediate, "-key", cc.files.leafKey],
+      cipher: "TLS_AES_128_GCM_SHA256",
+    });
+    if (conn) {
+      assert.equal(
+        conn.info?.peerCertificates[0]?.subject.toString(),
+        "CN=typetls client ed25519, O=TypeTLS Test",
+      );
+      assert.equal(conn.info?.peerVerified, true);
+      assert.equal(conn.info?.peerSignatureScheme, 0x0807);
+    }
+  });
+
+  test("s_client -record_padding 512: padded TLSInnerPlaintext records", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    await sClientCell(t, {
+      server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem },
+      caFile: p.p256.files.root,
+      version: "1.3",
+      args: ["-record_padding", "512"],
+      cipher: "TLS_AES_128_GCM_SHA256",
+    });
+  });
+
+  test("s_client -no_middlebox: empty legacy session id, so no ChangeCipherSpec from us", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    const conn = await sClientCell(t, {
+      server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem },
+      caFile: p.p256.files.root,
+      version: "1.3",
+      args: ["-no_middlebox"],
+      cipher: "TLS_AES_128_GCM_SHA256",
+    });
+    if (conn) assert.equal(conn.traced("send", "ChangeCipherSpec"), 0);
+  });
+
+  test("our server picks the RSA or the ECDSA certificate by the client's signature algorithms", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    const server: CreateServerOptions = {
+      certificates: [
+        { cert: p.p256.chainPem, key: p.p256.leaf.keyPem },
+        { cert: p.rsa.chainPem, key: p.rsa.leaf.keyPem },
+      ],
+    };
+    const rsa = await sClientCell(t, {
+      server,
+      caFile: p.rsa.files.root,
+      version: "1.3",
+      args: ["-sigalgs", "rsa_pss_rsae_sha256"],
+      cipher: "TLS_AES_128_GCM_SHA256",
+      says: ["\nPeer signature type: RSA-PSS\n"],
+    });
+    if (rsa) assert.equal(rsa.info?.signatureScheme, 0x0804);
+    const ec = await sClientCell(t, {
+      server,
+      caFile: p.p256.files.root,
+      version: "1.3",
+      args: ["-sigalgs", "ecdsa_secp256r1_sha256"],
+      cipher: "TLS_AES_128_GCM_SHA256",
+      says: ["\nPeer signature type: ECDSA\n"],
+    });
+    if (ec) assert.equal(ec.info?.signatureScheme, 0x0403);
+  });
+
+  test("ALPN h2 and http/1.1 negotiated", { timeout: CELL_TIMEOUT }, async (t) => {
+    const p = await pki();
+    for (const proto of ["h2", "http/1.1"]) {
+      await sClientCell(t, {
+        server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem, alpnProtocols: ["h2", "http/1.1"] },
+        caFile: p.p256.files.root,
+        version: "1.3",
+        args: ["-alpn", proto],
+        cipher: "TLS_AES_128_GCM_SHA256",
+        alpn: proto,
+      });
+    }
+  });
+
+  test("ALPN without overlap: our server sends no_application_protocol", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    await sClientFailCell(
+      t,
+      { cert: p.p256.chainPem, key: p.p256.leaf.keyPem, alpnProtocols: ["h2"] },
+      ["-alpn", "http/1.1"],
+      p.p256.files.root,
+      (ours, out) => {
+        assert.equal(ours.alertName, "no_application_protocol");
+        assert.equal(ours.sentBy, "local");
+        assert.match(out, /alert no application protocol|SSL alert number 120/);
+      },
+      "1.3",
+    );
+  });
+
+  test("SNI: our server picks the certificate by name; -noservername gets the first", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    const other = await makeChain({ key: "p256", hosts: ["other.test"], ips: [] });
+    const server: CreateServerOptions = {
+      certificates: [
+        { cert: p.p256.chainPem, key: p.p256.leaf.keyPem },
+        { cert: other.chainPem, key: other.leaf.keyPem },
+      ],
+    };
+    const cases: { servername: string | null; ca: string; cn: string }[] = [
+      { servername: "other.test", ca: other.files.root, cn: "other.test" },
+      { servername: "localhost", ca: p.p256.files.root, cn: "localhost" },
+      { servername: null, ca: p.p256.files.root, cn: "localhost" },
+    ];
+    for (const x of cases) {
+      await sClientCell(t, {
+        server,
+        servername: x.servername,
+        caFile: x.ca,
+        version: "1.3",
+        cipher: "TLS_AES_128_GCM_SHA256",
+        serverCN: x.cn,
+      });
+    }
+  });
+
+  for (const mode of ["request", "require"] as const) {
+    for (const kind of ["client", "clientRsa"] as const) {
+      test(`client certificate (${kind}), our server clientAuth "${mode}"`, {
+        timeout: CELL_TIMEOUT,
+      }, async (t) => {
+        const p = await pki();
+        const cc = p[kind];
+        const conn = await sClientCell(t, {
+          server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem, ca: cc.root.certPem, clientAuth: mode },
+          caFile: p.p256.files.root,
+          version: "1.3",
+          args: ["-cert", cc.files.leaf, "-cert_chain", cc.files.intermediate, "-key", cc.files.leafKey],
+          cipher: "TLS_AES_128_GCM_SHA256",
+        });
+        if (conn) {
+          const cn = kind === "client" ? "typetls client" : "typetls client rsa";
+          assert.equal(conn.info?.peerCertificates[0]?.subject.toString(), `CN=${cn}, O=TypeTLS Test`);
+          assert.equal(conn.info?.peerVerified, true);
+          assert.equal(conn.info?.peerSignatureScheme, kind === "client" ? 0x0403 : 0x0804);
+        }
+      });
+    }
+  }
+
+  test('no client certificate, our server clientAuth "request": handshake completes', {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    const conn = await sClientCell(t, {
+      server: {
+        cert: p.p256.chainPem,
+        key: p.p256.leaf.keyPem,
+        ca: p.client.root.certPem,
+        clientAuth: "request",
+      },
+      caFile: p.p256.files.root,
+      version: "1.3",
+      cipher: "TLS_AES_128_GCM_SHA256",
+    });
+    if (conn) {
+      assert.equal(conn.info?.peerCertificates.length, 0);
+      assert.equal(conn.info?.peerVerified, false);
+    }
+  });
+
+  test('no client certificate, our server clientAuth "require": we send certificate_required', {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    await sClientFailCell(
+      t,
+      { cert: p.p256.chainPem, key: p.p256.leaf.keyPem, ca: p.client.root.certPem, clientAuth: "require" },
+      [],
+      p.p256.files.root,
+      (ours, out) => {
+        assert.equal(ours.alertName, "certificate_required", ours.message);
+        assert.equal(ours.sentBy, "local");
+        assert.equal(ours.code, "ERR_TLS_CLIENT_CERT_REQUIRED");
+        assert.match(out, /alert certificate required|SSL alert number 116/);
+      },
+      "1.3",
+    );
+  });
+
+  for (const cmd of ["k", "K"] as const) {
+    test(`KeyUpdate from s_client (command "${cmd}"), then data both ways`, {
+      timeout: CELL_TIMEOUT,
+    }, async (t) => {
+      const p = await pki();
+      const conn = await sClientCell(t, {
+        server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem },
+        caFile: p.p256.files.root,
+        version: "1.3",
+        cipher: "TLS_AES_128_GCM_SHA256",
+        interact: async (c, proc) => {
+          proc.write(`${cmd}\n`);
+          await proc.waitFor("KEYUPDATE", STEP);
+          await c.until(() => c.traced("recv", "KeyUpdate") > 0, STEP, "s_client's KeyUpdate");
+          proc.write("after the KeyUpdate\n");
+          await proc.waitFor("echo:after the KeyUpdate\n", STEP);
+        },
+      });
+      if (conn) {
+        assert.equal(conn.data, `${LINE}\nafter the KeyUpdate\n`);
+        assert.deepEqual(
+          conn.traces
+            .filter((x) => x.message === "KeyUpdate")
+            .map((x) => `${x.direction} ${x.fields.request}`),
+          cmd === "K"
+            ? ["recv update_requested", "send update_not_requested"]
+            : ["recv update_not_requested"],
+        );
+      }
+    });
+  }
+
+  test("KeyUpdate from our server (updateKeys(true)): s_client answers with its own", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    const conn = await sClientCell(t, {
+      server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem },
+      caFile: p.p256.files.root,
+      version: "1.3",
+      cipher: "TLS_AES_128_GCM_SHA256",
+      interact: async (c, proc) => {
+        c.sock.updateKeys(true);
+        c.sock.write("server data after our KeyUpdate\n");
+        await proc.waitFor("server data after our KeyUpdate\n", STEP);
+        proc.write("client data after both KeyUpdates\n");
+        await c.receive("client data after both KeyUpdates\n");
+        await proc.waitFor("echo:client data after both KeyUpdates\n", STEP);
+      },
+    });
+    if (conn) {
+      assert.deepEqual(
+        conn.traces.filter((x) => x.message === "KeyUpdate").map((x) => `${x.direction} ${x.fields.request}`),
+        ["send update_requested", "recv update_not_requested"],
+      );
+    }
+  });
+});
+
+describe("version negotiation vs openssl s_client", { concurrency: 4 }, () => {
+  test("our server minVersion TLSv1.3 vs s_client -tls1_2: we send protocol_version", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    await sClientFailCell(
+      t,
+      { cert: p.p256.chainPem, key: p.p256.leaf.keyPem, minVersion: "TLSv1.3" },
+      [],
+      p.p256.files.root,
+      (ours, out) => {
+        assert.equal(ours.alertName, "protocol_version", ours.message);
+        assert.equal(ours.sentBy, "local");
+        assert.match(out, /alert protocol version|SSL alert number 70/);
+      },
+      "1.2",
+    );
+  });
+
+  test("our server maxVersion TLSv1.2 vs s_client -tls1_3: we send protocol_version", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    await sClientFailCell(
+      t,
+      { cert: p.p256.chainPem, key: p.p256.leaf.keyPem, maxVersion: "TLSv1.2" },
+      [],
+      p.p256.files.root,
+      (ours, out) => {
+        assert.equal(ours.alertName, "protocol_version", ours.message);
+        assert.equal(ours.sentBy, "local");
+        assert.match(out, /alert protocol version|SSL alert number 70/);
+      },
+      "1.3",
+    );
+  });
+
+  test("our server minVersion TLSv1.3 vs s_client -tls1_3: TLSv1.3", { timeout: CELL_TIMEOUT }, async (t) => {
+    const p = await pki();
+    await sClientCell(t, {
+      server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem, minVersion: "TLSv1.3" },
+      caFile: p.p256.files.root,
+      version: "1.3",
+      cipher: "TLS_AES_128_GCM_SHA256",
+    });
+  });
+
+  test("our server default vs s_client -tls1_2 (no -fallback_scsv): TLSv1.2", {
+    timeout: CELL_TIMEOUT,
+  }, async (t) => {
+    const p = await pki();
+    await sClientCell(t, {
+      server: { cert: p.p256.chainPem, key: p.p256.leaf.keyPem },
+      caFile: p.p256.files.root,
+      version: "1.2",
+      cipher: "ECDHE-ECDSA-AES128-GCM-SHA256",
+    });
   });
 });

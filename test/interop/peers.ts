@@ -45,17 +45,28 @@ export function requirePeer(t: TestContext, ...names: PeerName[]): boolean {
   return false;
 }
 
-/** A free TCP port on 127.0.0.1 (bound to port 0, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+const handedOut = new Set<number>();
+
+/**
+ * A free TCP port on 127.0.0.1 (bound to port 0, then released), never one this process handed
+ * out before (the kernel may offer a just-released port again to concurrent callers).
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.on("error", reject);
+      srv.listen(0, "127.0.0.1", () => {
+        const { port } = srv.address() as net.AddressInfo;
+        srv.close(() => resolve(port));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export interface ExitStatus {
@@ -247,8 +258,21 @@ const ADDR_IN_USE =
   /address already in use|EADDRINUSE|bind\(\)|Could not bind|unable to bind|error while binding/i;
 
 /**
- * Spawns a server peer on a free port and waits until it accepts TCP connections. Retries with a
- * new port when the peer could not bind (another process took the port in between).
+ * What a server peer prints once it has bound its port: s_server "ACCEPT" (stdout, flushed),
+ * gnutls-serv "Echo Server listening on IPv4 ... done" (stderr). Without it, a TCP probe could
+ * reach another test's server that got the same free port first, while ours is failing to bind.
+ */
+function boundMessage(cmd: string, args: readonly string[]): RegExp | undefined {
+  const all = [cmd, ...args];
+  if (all.includes("s_server")) return /^ACCEPT$/m;
+  if (all.includes("gnutls-serv")) return /listening on IPv[46] .*done/;
+  return undefined;
+}
+
+/**
+ * Spawns a server peer on a free port and waits until it says it is bound (for s_server and
+ * gnutls-serv) and accepts TCP connections. Retries with a new port when the peer could not bind
+ * (another process took the port in between).
  * Note: the readiness probe is one extra TCP connection that closes at once; servers log it as a
  * failed handshake before the real one.
  */
@@ -261,8 +285,12 @@ export async function startServerPeer(
   let last = "";
   for (let i = 0; i < attempts; i++) {
     const port = await freePort();
-    const proc = spawnPeer(cmd, argsFor(port));
+    const args = argsFor(port);
+    const proc = spawnPeer(cmd, args);
     try {
+      const bound = boundMessage(cmd, args);
+      if (bound)
+        await proc.waitFor(bound, opts.startTimeout ?? 10_000, "the peer's bound-and-listening message");
       await waitForAccept(port, proc, opts.startTimeout ?? 10_000);
       return { proc, port };
     } catch (e) {

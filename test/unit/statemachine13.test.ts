@@ -408,3 +408,31 @@ describe("TLS 1.3 post-handshake", () => {
     expectFailure(e.s, e.errors, AlertDescription.unexpected_message);
   });
 });
+
+describe("HelloRetryRequest with only a cookie (RFC 8446 §4.2.2)", () => {
+  test("the shares stay; the server may pick any of them", () => {
+    const a = client(); // shares X25519MLKEM768 and X25519
+    const b = server({ groups: ["X25519"] });
+    b.s.receive(a.hello);
+    const real = decodeServerHello(handshakeMessages(parseRecords(b.s.takeOutgoing()))[0]!.body);
+    // What a stateless server sends first: a cookie, no key_share.
+    const hrr = encodeServerHello({
+      ...real,
+      random: HELLO_RETRY_REQUEST_RANDOM,
+      extensions: [
+        { type: ExtensionType.supported_versions, data: supportedVersions.encodeServer(0x0304) },
+        { type: ExtensionType.cookie, data: Uint8Array.of(0, 2, 9, 9) },
+      ],
+    });
+    a.c.receive(handshakeRecord([hrr]));
+    assert.deepEqual(a.errors, []);
+    const ch2 = handshakeMessages(parseRecords(a.c.takeOutgoing()))[0]!;
+    const shares = keyShare.decodeClient(
+      decodeClientHello(ch2.body).extensions.find((e) => e.type === ExtensionType.key_share)!.data,
+    );
+    assert.deepEqual(
+      shares.map((s) => s.group),
+      [NamedGroup.X25519MLKEM768, NamedGroup.x25519],
+    );
+  });
+});
