@@ -1049,8 +1049,8 @@ describe("TypeTLS client vs gnutls-serv, TLS 1.3 only", { concurrency: 4 }, () =
       assert.ok(c.sessions.length >= 1, "at least one ticket");
       assert.equal(c.sessions.length, c.traced("recv", "NewSessionTicket"));
       for (const s of c.sessions) {
-        assert.ok(s.lifetime > 0);
-        assert.equal(s.psk.length, 48, "SHA-384 resumption PSK");
+        assert.ok(s.state.lifetime > 0);
+        assert.equal(s.state.secret.length, 48, "SHA-384 resumption PSK");
       }
     }
   });

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AlertEvent, TraceEvent } from "../../src/connection.js";
-import type { SessionTicket13 } from "../../src/handshake/context.js";
+import type { TLSSession } from "../../src/session/client-session.js";
 import {
   type ConnectOptions,
   type CreateServerOptions,
@@ -130,7 +130,7 @@ export class Observer extends EventEmitter implements Describable {
   /** Handshake and post-handshake messages, both directions ('trace' events). */
   readonly traces: TraceEvent[] = [];
   /** TLS 1.3 NewSessionTicket messages received ('session' events). */
-  readonly sessions: SessionTicket13[] = [];
+  readonly sessions: TLSSession[] = [];
   readonly log: string[] = [];
   ended = false;
   truncated = false;
@@ -164,9 +164,9 @@ export class Observer extends EventEmitter implements Describable {
         .join(" ");
       this.note(`${t.direction} ${t.message}${f ? ` ${f.length > 300 ? `${f.slice(0, 300)}...` : f}` : ""}`);
     });
-    sock.on("session", (s: SessionTicket13) => {
+    sock.on("session", (s: TLSSession) => {
       this.sessions.push(s);
-      this.note(`session ticket lifetime=${s.lifetime}s ${s.ticket.length} bytes`);
+      this.note(`session ticket lifetime=${s.state.lifetime}s ${s.state.ticket.length} bytes`);
     });
     sock.on("error", (e: Error) => {
       this.errors.push(e);

@@ -919,8 +919,8 @@ describe("TypeTLS client vs node:tls server, TLS 1.3 only", { concurrency: 4 }, 
     assert.equal(ours.sessions.length, 2, "two tickets");
     assert.equal(ours.traced("recv", "NewSessionTicket"), 2);
     for (const s of ours.sessions) {
-      assert.ok(s.lifetime > 0, `lifetime ${s.lifetime}`);
-      assert.equal(s.psk.length, 48, "SHA-384 resumption PSK");
+      assert.ok(s.state.lifetime > 0, `lifetime ${s.state.lifetime}`);
+      assert.equal(s.state.secret.length, 48, "SHA-384 resumption PSK");
     }
     assert.deepEqual(ours.errors, []);
   });

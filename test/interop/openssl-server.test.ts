@@ -862,12 +862,12 @@ describe("TypeTLS client vs openssl s_server -tls1_3", { concurrency: 4 }, () =>
       assert.equal(c.sessions.length, 2, "two tickets");
       assert.equal(c.traced("recv", "NewSessionTicket"), 2);
       for (const s of c.sessions) {
-        assert.ok(s.lifetime > 0, `lifetime ${s.lifetime}`);
-        assert.ok(s.ticket.length > 0);
-        assert.equal(s.psk.length, 32, "SHA-256 resumption PSK");
-        assert.equal(s.cipherSuite, 0x1301);
+        assert.ok(s.state.lifetime > 0, `lifetime ${s.state.lifetime}`);
+        assert.ok(s.state.ticket.length > 0);
+        assert.equal(s.state.secret.length, 32, "SHA-256 resumption PSK");
+        assert.equal(s.state.cipherSuite, 0x1301);
       }
-      assert.notEqual(hex(c.sessions[0]!.ticket), hex(c.sessions[1]!.ticket), "two different tickets");
+      assert.notEqual(hex(c.sessions[0]!.state.ticket), hex(c.sessions[1]!.state.ticket), "two different tickets");
     }
   });
 });
