@@ -300,14 +300,19 @@ function choose(config: ServerConfig, o: Offered): Choice {
 }
 
 /** RFC 7301 §3.2: the server picks by its own preference; no overlap is a fatal no_application_protocol. */
-export function chooseAlpn(config: ServerConfig, o: Offered): string | undefined {
+/** RFC 7301 §3.2: the server picks by its own preference; no overlap is a fatal no_application_protocol. */
+export function chooseAlpn(
+  config: ServerConfig,
+  o: { alpn: readonly string[] | undefined },
+): string | undefined {
   if (o.alpn === undefined || config.alpnProtocols.length === 0) return undefined;
   const p = config.alpnProtocols.find((x) => o.alpn!.includes(x));
-  if (p === undefined)
+  if (p === undefined) {
     throw TLSError.local(
       AlertDescription.no_application_protocol,
       `no ALPN protocol in common (client offers ${o.alpn.join(", ")})`,
     );
+  }
   return p;
 }
 

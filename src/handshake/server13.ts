@@ -54,6 +54,7 @@ import {
 } from "./messages/tls13.js";
 import { afterOr } from "./pending.js";
 import { type AcceptedPsk, choosePsk, clientPskModes } from "./psk13.js";
+import { chooseAlpn } from "./server12.js";
 import { checkPeerScheme, chooseScheme } from "./signing.js";
 
 /**
@@ -149,24 +150,12 @@ function choose13(config: ServerConfig, o: Offered13): Choice13 {
   const candidates = byName.length > 0 ? byName : config.certificates;
   for (const cert of candidates) {
     const scheme = chooseScheme(config.signatureSchemes, o.schemes, cert.key, TLS13);
-    if (scheme !== undefined) return { suite, cert, scheme, group, alpnProtocol: chooseAlpn13(config, o) };
+    if (scheme !== undefined) return { suite, cert, scheme, group, alpnProtocol: chooseAlpn(config, o) };
   }
   throw TLSError.local(
     AlertDescription.handshake_failure,
     "no certificate with a signature scheme the client accepts",
   );
-}
-
-function chooseAlpn13(config: ServerConfig, o: Offered13): string | undefined {
-  if (o.alpn === undefined || config.alpnProtocols.length === 0) return undefined;
-  const p = config.alpnProtocols.find((x) => o.alpn!.includes(x));
-  if (p === undefined) {
-    throw TLSError.local(
-      AlertDescription.no_application_protocol,
-      `no ALPN protocol in common (client offers ${o.alpn.join(", ")})`,
-    );
-  }
-  return p;
 }
 
 function serverHelloMessage(
