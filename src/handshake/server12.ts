@@ -300,7 +300,6 @@ function choose(config: ServerConfig, o: Offered): Choice {
 }
 
 /** RFC 7301 §3.2: the server picks by its own preference; no overlap is a fatal no_application_protocol. */
-/** RFC 7301 §3.2: the server picks by its own preference; no overlap is a fatal no_application_protocol. */
 export function chooseAlpn(
   config: ServerConfig,
   o: { alpn: readonly string[] | undefined },
