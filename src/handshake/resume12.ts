@@ -125,7 +125,16 @@ export function resumeOrNot12(
     hello.sessionId.length > 0
   ) {
     const state = decodeOrUndefined(config.ticketKeys.open(offered.ticketExt));
-    if (usable(config, offered, state)) return next(state, "ticket");
+    if (usable(config, offered, state)) {
+      if (!config.singleUseTickets) return next(state, "ticket");
+      const id = ctx.crypto.hash("sha256", offered.ticketExt);
+      return afterOr(
+        () => config.sessionStore.markUsed(id, state.lifetime),
+        false,
+        config.onSessionStoreError,
+        (fresh) => (fresh ? next(state, "ticket") : next(undefined, undefined)),
+      );
+    }
   }
   if (config.sessionIds && hello.sessionId.length > 0) {
     return afterOr(

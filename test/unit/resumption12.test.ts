@@ -121,3 +121,22 @@ describe("TLS 1.2 resumption: session ids and RFC 5077 tickets", () => {
     assert.equal(HandshakeType.new_session_ticket, 4);
   });
 });
+
+describe("TLS 1.2 single-use tickets", () => {
+  test("a ticket resumes once; its renewal resumes once more", () => {
+    const cc = new ClientConfig({ ca: demo.ca, maxVersion: "TLSv1.2" });
+    const sc = new ServerConfig({
+      cert: demo.cert,
+      key: demo.key,
+      singleUseTickets: true,
+      sessionIds: false,
+    });
+    const t = run(cc, sc).sessions[0]!;
+    const r1 = run(cc, sc, t);
+    assert.equal(r1.c.info?.resumedWith, "ticket");
+    const r2 = run(cc, sc, t);
+    assert.deepEqual(r2.errors, []);
+    assert.equal(r2.c.info?.resumed, false, "the same ticket again: full handshake");
+    assert.equal(run(cc, sc, r1.sessions[0]!).c.info?.resumed, true, "the renewed ticket is new");
+  });
+});
