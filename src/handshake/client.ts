@@ -90,6 +90,24 @@ export function helloWithPsk(
   return { hello: final, msg: encodeClientHello(final) };
 }
 
+function sessionTrusted(
+  config: ClientConfig,
+  session: SessionState,
+  serverName: string | undefined,
+): boolean {
+  if (!config.verifier) return true; // verification is off: nothing to keep
+  if (session.peerCertificates.length === 0) return false;
+  try {
+    config.verifier.verify(
+      session.peerCertificates,
+      serverName !== undefined ? { purpose: "serverAuth", hostname: serverName } : { purpose: "serverAuth" },
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function startClient(
   ctx: HandshakeContext,
   config: ClientConfig,
@@ -98,6 +116,10 @@ export function startClient(
 ): HandshakeState {
   const offer13 = config.maxVersion >= ProtocolVersion.TLS1_3;
   const offer12 = config.minVersion <= ProtocolVersion.TLS1_2;
+  // A session is offered only if this client would accept its server now: its remembered chain is
+  // verified again with this configuration and name (a session from an unverified or differently
+  // configured connection must not pass for a verified one).
+  if (session && !sessionTrusted(config, session, serverName)) session = undefined;
   // A TLS 1.3 session is offered if it is alive, for this name, and its hash is still enabled.
   const original =
     session && session.version === ProtocolVersion.TLS1_3 ? suite13ById(session.cipherSuite) : undefined;
@@ -122,8 +144,8 @@ export function startClient(
     session.extendedMasterSecret &&
     sessionAlive(session, Date.now()) &&
     (session.serverName ?? "") === (serverName ?? "") &&
-    (session.ticket.length > 0 || session.sessionId.length > 0)
-      ? session
+    ((session.ticket.length > 0 && config.sessionTickets) || session.sessionId.length > 0)
+      ? { ...session, ticket: config.sessionTickets ? session.ticket : new Uint8Array(0) }
       : undefined;
   const clientRandom = ctx.crypto.random(32);
   const shares = offer13 ? config.keyShareGroups.map((g) => ctx.crypto.keyShare(g)) : [];

@@ -93,7 +93,16 @@ export function serverHello12(
   }
   // The server echoed the id of the session we offered: the abbreviated handshake follows.
   if (offer.session12 && sh.sessionId.length > 0 && equalBytes(sh.sessionId, hello.sessionId)) {
-    return abbreviatedClient12(ctx, offer.session12, sh, msg, hello, ext, offer.serverName);
+    return abbreviatedClient12(
+      ctx,
+      offer.session12,
+      sh,
+      msg,
+      hello,
+      ext,
+      offer.serverName,
+      config.verifier !== null,
+    );
   }
   ctx.setVersion(ProtocolVersion.TLS1_2);
   ctx.transcript.add(msg.raw);

@@ -358,7 +358,11 @@ class ExpectEncryptedExtensions implements HandshakeState {
       const certificates = r.peerCertificates.map((der) => parseCertificate(der));
       const leaf = certificates[0];
       const peer: PeerIdentity | null = leaf
-        ? { certificates, publicKey: ctx.crypto.importPublicKey(leaf.spki), verified: true }
+        ? {
+            certificates,
+            publicKey: ctx.crypto.importPublicKey(leaf.spki),
+            verified: this.h.config.verifier !== null,
+          }
         : null;
       return new ExpectFinished({ ...this.h, alpnProtocol }, null, peer, undefined);
     }

@@ -218,6 +218,7 @@ export function abbreviatedServer12(
     serverRandom,
     serverName: offered.serverName,
     read: new Aead12Protection(ctx.crypto, suite, keys.clientWriteKey, keys.clientWriteIv),
+    verifiedByClient: false,
   };
   return new ExpectPeerCcs(r, "client", null);
 }
@@ -232,6 +233,8 @@ interface Resumed12 {
   readonly serverName: string | undefined;
   /** The peer's write keys, to switch to at its ChangeCipherSpec. */
   readonly read: Aead12Protection;
+  /** Client side: whether this client verifies server chains (it re-verified the session's). */
+  readonly verifiedByClient: boolean;
 }
 
 /** The peer's ChangeCipherSpec in an abbreviated handshake (for the client, an optional NewSessionTicket first). */
@@ -323,7 +326,9 @@ class ExpectPeerFinished implements HandshakeState {
       ...(r.serverName !== undefined ? { serverName: r.serverName } : {}),
       ...(r.alpnProtocol !== undefined ? { alpnProtocol: r.alpnProtocol } : {}),
       peerCertificates: certificates,
-      peerVerified: certificates.length > 0,
+      // Client: the chain was verified again before the session was offered (client.ts); server:
+      // the client's chain was verified when the session was made.
+      peerVerified: certificates.length > 0 && (this.peer === "client" || r.verifiedByClient),
       ...(certificates[0] ? { peerPublicKey: ctx.crypto.importPublicKey(certificates[0].spki) } : {}),
       extendedMasterSecret: true,
       clientCertificateRequested: false,
@@ -359,6 +364,7 @@ export function abbreviatedClient12(
   hello: ClientHello,
   ext: { extendedMasterSecret: boolean; alpnProtocol: string | undefined; ticket: boolean },
   serverName: string | undefined,
+  verifies: boolean,
 ): HandshakeState {
   if (sh.cipherSuite !== state.cipherSuite) {
     throw TLSError.local(AlertDescription.illegal_parameter, "resumed session with another cipher suite");
@@ -387,6 +393,7 @@ export function abbreviatedClient12(
     serverRandom: sh.random,
     serverName,
     read: new Aead12Protection(ctx.crypto, suite, keys.serverWriteKey, keys.serverWriteIv),
+    verifiedByClient: verifies,
   };
   return new ExpectPeerCcs(r, "server", { expected: ext.ticket });
 }

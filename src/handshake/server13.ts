@@ -528,6 +528,15 @@ class ExpectClientFinished13 implements HandshakeState {
     const peerCertificates = s.psk
       ? s.psk.state.peerCertificates.map((der) => parseCertificate(der))
       : (this.peer?.certificates ?? []);
+    // Tickets go out before the application hears of the handshake, so that whatever it sends or
+    // closes in its handler comes after them (a ticket after our close_notify would be lost).
+    issueTickets(
+      ctx,
+      s,
+      resumption,
+      peerCertificates.map((c) => c.der),
+    );
+    resumption.fill(0);
     ctx.complete(
       {
         version: TLS13,
@@ -554,13 +563,6 @@ class ExpectClientFinished13 implements HandshakeState {
           exporter13(ctx.crypto, hash, exporterSecret, label, context ?? new Uint8Array(0), length),
       },
     );
-    issueTickets(
-      ctx,
-      s,
-      resumption,
-      peerCertificates.map((c) => c.der),
-    );
-    resumption.fill(0);
     return new Established13("server", suite, s.app.server, s.app.client, null);
   }
 }

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { ClientConfig, type ClientOptions, ServerConfig, type ServerOptions } from "../../src/config.js";
 import { ClientConnection, ServerConnection } from "../../src/connection.js";
 import { nodeCrypto } from "../../src/crypto/node.js";
 import type { TLSSession } from "../../src/session/client-session.js";
 import { TicketKeyRing } from "../../src/session/ticket-keys.js";
+import { type StandardPki, standardPki } from "../fixtures/pki.js";
 import { demo, pump } from "./pair.js";
 
 function connectOnce(
@@ -150,5 +151,49 @@ describe("resumption and client authentication", () => {
       assert.equal(again.s.info?.resumed, true, maxVersion);
       assert.match(again.s.info?.peerCertificates[0]?.subject.toString() ?? "", /demo client/);
     }
+  });
+});
+
+describe("resumption safety", () => {
+  let pki: StandardPki;
+  before(async () => {
+    pki = await standardPki();
+  });
+  test("a session from an unverified connection is not offered to a verifying client", () => {
+    for (const maxVersion of ["TLSv1.2", "TLSv1.3"] as const) {
+      const sc = new ServerConfig({ cert: demo.cert, key: demo.key });
+      const insecure = new ClientConfig({ rejectUnauthorized: false, maxVersion });
+      const t = connectOnce(insecure, sc).sessions[0]!;
+      // A client whose CA does not trust the server: the session must not let it in.
+      const otherCa = new ClientConfig({ ca: pki.rsa.root.certPem, maxVersion });
+      const c = new ClientConnection(otherCa, { serverName: "localhost", session: t });
+      const s = new ServerConnection(sc);
+      pump(c, s);
+      assert.equal(c.info, null, `${maxVersion}: no handshake`);
+      assert.equal(c.error?.code, "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", maxVersion);
+      // With verification off, the session resumes but is not reported as verified.
+      const again = connectOnce(insecure, sc, t);
+      assert.equal(again.c.info?.resumed, true, maxVersion);
+      assert.equal(again.c.info?.peerVerified, false, maxVersion);
+      // A verifying client with the right CA resumes a verified session as verified.
+      const good = new ClientConfig({ ca: demo.ca, maxVersion });
+      const t2 = connectOnce(good, sc).sessions[0]!;
+      const r = connectOnce(good, sc, t2);
+      assert.equal(r.c.info?.resumed, true, maxVersion);
+      assert.equal(r.c.info?.peerVerified, true, maxVersion);
+    }
+  });
+
+  test("tickets are sent before the application's first words (and before its close_notify)", () => {
+    const sc = new ServerConfig({ cert: demo.cert, key: demo.key });
+    const c = new ClientConnection(new ClientConfig({ ca: demo.ca }), { serverName: "localhost" });
+    const s = new ServerConnection(sc);
+    s.on("handshake", () => s.close()); // an application that ends at once
+    const sessions: TLSSession[] = [];
+    c.on("session", (t) => sessions.push(t));
+    c.on("end", () => c.close());
+    pump(c, s);
+    assert.equal(sessions.length, 1);
+    assert.equal(c.connectionState, "closed");
   });
 });
