@@ -3,7 +3,7 @@
  * the negotiated connection on stderr. Exit 0 when the peer closes with close_notify; 1 on any
  * failure (with the alert or the certificate error); 2 for a usage or configuration error.
  */
-import type { ClientOptions } from "../config.js";
+import { ClientConfig, type ClientOptions } from "../config.js";
 import { ProtocolVersion } from "../constants.js";
 import { connect } from "../node/api.js";
 import type { TLSSession } from "../session/client-session.js";
@@ -24,6 +24,7 @@ import {
   readPemFile,
   stdio,
 } from "./common.js";
+import { describeSession, readSessionFile, sessionUnusable, writeSessionFile } from "./session-file.js";
 import { summaryLine } from "./summary.js";
 
 export const CLIENT_USAGE = `usage: typetls client HOST:PORT [options]
@@ -51,12 +52,19 @@ options:
   --no-middlebox-compat    TLS 1.3 without the legacy session id and dummy ChangeCipherSpec
   --key-update             TLS 1.3: send a KeyUpdate (asking the server to update too) once the
                            first data from standard input is sent
+  --sess-out FILE          save the session to FILE (one line of base64, mode 0600) to resume
+                           it later; TLS 1.3 tickets come after the handshake: the newest one
+                           received before the connection ends is kept. It holds a secret.
+  --sess-in FILE           offer the session in FILE (from --sess-out) for resumption; a missing,
+                           corrupt or expired one is a warning and a full handshake
   --trace                  print every handshake message on stderr (and session tickets)
   --keylog FILE            append NSS key log lines to FILE (default: $SSLKEYLOGFILE)
   -h, --help               this help
 
 exit status: 0 after a clean close (the server's close_notify), 1 on a TLS or network failure,
-2 on a usage or configuration error. OpenSSL-style -connect HOST:PORT, -servername, -CAfile work too.`;
+2 on a usage or configuration error. OpenSSL-style -connect HOST:PORT, -servername, -CAfile,
+-sess_out and -sess_in work too. The summary line ends with "resumed: no" or how the session was
+resumed: "resumed: yes (session_id)", "yes (ticket)" (TLS 1.2) or "yes (psk_dhe_ke)" (TLS 1.3).`;
 
 const CLIENT_OPTIONS = {
   ...CONNECTION_OPTIONS,
@@ -64,12 +72,20 @@ const CLIENT_OPTIONS = {
   servername: { type: "string" },
   insecure: { type: "boolean", short: "k" },
   "key-shares": { type: "string" },
+  "sess-out": { type: "string" },
+  "sess-in": { type: "string" },
 } as const;
+
+const CLIENT_ALIASES: Readonly<Record<string, string>> = {
+  ...OPENSSL_ALIASES,
+  sess_out: "sess-out",
+  sess_in: "sess-in",
+};
 
 const TLS13: number = ProtocolVersion.TLS1_3;
 
 export async function runClient(argv: readonly string[], io: Output = stdio): Promise<number> {
-  const { values: v, positionals } = parseCommand(argv, CLIENT_OPTIONS, OPENSSL_ALIASES);
+  const { values: v, positionals } = parseCommand(argv, CLIENT_OPTIONS, CLIENT_ALIASES);
   if (v.help) {
     io.out(`${CLIENT_USAGE}\n`);
     return 0;
@@ -95,15 +111,64 @@ export async function runClient(argv: readonly string[], io: Output = stdio): Pr
   const keylog = KeyLog.open(v.keylog);
 
   // ConfigError from here propagates to main: exit 2.
-  const sock = connect({ ...opts, host, port, servername });
-  if (v.insecure) io.err("typetls: warning: --insecure: the server's certificate is not verified");
-  if (v.trace) {
-    attachTrace(sock, "client", io);
-    sock.on("session", (t: TLSSession) =>
-      io.err(`typetls: session ticket received (lifetime ${t.state.lifetime}s)`),
-    );
+  const config = new ClientConfig(opts);
+
+  // --sess-in: anything wrong with the file is a warning, and the handshake is a full one.
+  let offered: TLSSession | undefined;
+  if (v["sess-in"] !== undefined) {
+    const file = v["sess-in"];
+    const r = readSessionFile(file);
+    const problem = "problem" in r ? r.problem : sessionUnusable(r.session, config, servername);
+    if (problem !== undefined) io.err(`typetls: warning: --sess-in ${file}: ${problem}; full handshake`);
+    else if ("session" in r) offered = r.session;
   }
+
+  const sock = connect({
+    host,
+    port,
+    servername,
+    config,
+    ...(offered !== undefined ? { session: offered } : {}),
+  });
+  if (v.insecure) io.err("typetls: warning: --insecure: the server's certificate is not verified");
+  if (v.trace) attachTrace(sock, "client", io);
+  let newest: TLSSession | undefined;
+  let received = 0;
+  let saveError: string | undefined;
+  sock.on("session", (t: TLSSession) => {
+    received++;
+    newest = t;
+    if (v.trace) {
+      const what = t.state.ticket.length > 0 ? "session ticket" : "session id";
+      io.err(`typetls: ${what} received (lifetime ${t.state.lifetime}s)`);
+    }
+    // Written at once (and replaced by newer ones), so the file is there even if we are killed.
+    if (v["sess-out"] !== undefined && saveError === undefined) {
+      try {
+        writeSessionFile(v["sess-out"], t);
+      } catch (e) {
+        saveError = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      }
+    }
+  });
   keylog?.attach(sock);
+
+  /** Once the connection is over: what --sess-out did. */
+  const reportSaved = (): void => {
+    const file = v["sess-out"];
+    if (file === undefined) return;
+    if (saveError !== undefined) io.err(`typetls: warning: --sess-out ${file}: ${saveError}`);
+    else if (newest === undefined) {
+      // Without a handshake the error says enough.
+      if (sock.info)
+        io.err(`typetls: warning: --sess-out ${file}: the server sent no session (no ticket, no session id)`);
+    } else
+      io.err(
+        `typetls: session saved to ${file} (${describeSession(newest)}, ${received} received, valid until ${new Date(
+          newest.expiresAt,
+        ).toISOString()})`,
+      );
+  };
 
   const sendKeyUpdate = (): void => {
     if (sock.info?.version !== TLS13) {
@@ -129,6 +194,16 @@ export async function runClient(argv: readonly string[], io: Output = stdio): Pr
     sock.on("secureConnect", () => {
       const info = sock.info;
       if (info) io.err(`typetls: ${summaryLine(info)}`);
+      if (info && offered !== undefined && !info.resumed) {
+        const other = offered.state.version !== info.version;
+        io.err(
+          `typetls: the server did not resume the ${offered.protocol} session from ${v["sess-in"]}: full handshake${
+            other
+              ? ` (${info.protocol} was negotiated${offered.state.version === TLS13 ? "" : "; --max-version 1.2 resumes a TLS 1.2 session"})`
+              : ""
+          }`,
+        );
+      }
       // Only now: ending before the handshake completes would abort it.
       stdin.pipe(sock);
       // After pipe()'s own 'data' listener, so the first data goes out under the old keys.
@@ -144,6 +219,7 @@ export async function runClient(argv: readonly string[], io: Output = stdio): Pr
       stdin.unpipe(sock);
       stdin.destroy();
       keylog?.close();
+      reportSaved();
       if (failure !== null) {
         io.err(`typetls: error: ${describeError(failure)}`);
         resolve(1);

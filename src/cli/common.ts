@@ -118,3 +118,49 @@ export function describeError(e: unknown): string {
   }
   return String(e);
 }
+
+/**
+ * At most one line per `intervalMs` (for errors that may come in bursts, like a session store
+ * that is down): the first goes out at once; the ones after it within the interval are counted,
+ * and the latest is printed at the end of the interval with how many it stands for.
+ */
+export class RateLimitedLog {
+  private last = Number.NEGATIVE_INFINITY;
+  private pending: string | undefined;
+  private suppressed = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly emit: (line: string) => void,
+    private readonly intervalMs = 1000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  log(line: string): void {
+    const t = this.now();
+    if (this.timer === null && t - this.last >= this.intervalMs) {
+      this.last = t;
+      this.emit(line);
+      return;
+    }
+    this.pending = line;
+    this.suppressed++;
+    if (this.timer === null) {
+      this.timer = setTimeout(() => this.flush(), Math.max(0, this.last + this.intervalMs - t));
+      this.timer.unref();
+    }
+  }
+
+  /** Prints what is pending now (also at exit). */
+  flush(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.pending === undefined) return;
+    const n = this.suppressed;
+    const line = this.pending;
+    this.pending = undefined;
+    this.suppressed = 0;
+    this.last = this.now();
+    this.emit(n > 1 ? `${line} (and ${n - 1} more like it since the last report)` : line);
+  }
+}

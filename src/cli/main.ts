@@ -21,8 +21,9 @@ commands:
 
 Run "typetls <command> --help" for its options. Examples:
   typetls demo                  # TLS 1.3; typetls demo --tls12 for the classic 1.2 flight
+  typetls demo --resume         # then a second connection that resumes the session
   typetls server --port 4433 --cert chain.pem --key key.pem --www
-  typetls client localhost:4433 --ca root.pem --alpn http/1.1
+  typetls client localhost:4433 --ca root.pem --alpn http/1.1 --sess-out sess.txt
 
 exit status: 0 success, 1 TLS or network failure, 2 usage or configuration error.`;
 

@@ -3,10 +3,14 @@
  * HTTP request with a plain-text summary of the connection. Serves connections concurrently until
  * SIGINT/SIGTERM; a failing connection is reported on stderr and never stops the server.
  */
-import type { CertKeyPair, ClientAuthMode } from "../config.js";
+import type { CertKeyPair, ClientAuthMode, ServerOptions } from "../config.js";
+import { ConfigError, ServerConfig } from "../config.js";
 import { ProtocolVersion } from "../constants.js";
+import { nodeCrypto } from "../crypto/node.js";
 import { createServer, type TLSServer } from "../node/api.js";
 import type { TLSSocket } from "../node/socket.js";
+import { createSessionStoreFromUrl } from "../session/store-url.js";
+import { TicketKeyRing } from "../session/ticket-keys.js";
 import { CONNECTION_OPTIONS, OPENSSL_ALIASES, parseCommand, parsePort, UsageError } from "./args.js";
 import {
   attachTrace,
@@ -14,10 +18,12 @@ import {
   describeError,
   KeyLog,
   type Output,
+  RateLimitedLog,
   readPemFile,
   stdio,
 } from "./common.js";
 import { summaryText } from "./summary.js";
+import { TicketKeyFile } from "./ticket-keys-file.js";
 
 export const SERVER_USAGE = `usage: typetls server --port N [--host 127.0.0.1] --cert FILE --key FILE [options]
 
@@ -47,12 +53,28 @@ options:
   --key-update             echo mode, TLS 1.3: send a KeyUpdate (asking the client to update too)
                            after the first data received on each connection
   --www                    answer an HTTP request with a summary of the connection
-                           (HTTP/1.0: offer http/1.1, not h2, with --alpn)
+                           (HTTP/1.0: offer http/1.1, not h2, with --alpn), including
+                           "resumed: no" or "resumed: yes (session_id|ticket|psk_dhe_ke)"
+
+session resumption (on by default: TLS 1.2 session ids and RFC 5077 tickets, TLS 1.3 tickets):
+  --ticket-keys FILE       the keys that seal session tickets, as JSON; created (mode 0600) with
+                           a fresh key if missing. Servers sharing FILE resume each other's tickets
+  --ticket-rotate SECONDS  make a new ticket key that often (keeping the 2 previous ones, so a
+                           ticket lives up to 3 periods) and rewrite FILE; other servers sharing
+                           FILE follow it
+  --session-lifetime SECONDS  how long a session may be resumed (default 7200, at most 604800)
+  --no-tickets             issue and accept no session tickets (TLS 1.3 then cannot resume)
+  --no-session-ids         TLS 1.2: no session ids (no server-side session cache)
+  --single-use-tickets     a ticket resumes at most once (recorded in the session store)
+  --session-store URL      where sessions live: memory: (default, this process) or
+                           redis://HOST:PORT (shared by a fleet; it may share ticket keys too).
+                           A failing store is reported (one line a second at most) and the
+                           handshakes fall back to full ones
   --trace                  print every handshake message on stderr
   --keylog FILE            append NSS key log lines to FILE (default: $SSLKEYLOGFILE)
   -h, --help               this help
 
-OpenSSL-style single-dash options (-port, -cert, -CAfile, -accept) are accepted too.`;
+OpenSSL-style single-dash options (-port, -cert, -CAfile, -accept, -no_ticket) are accepted too.`;
 
 const SERVER_OPTIONS = {
   ...CONNECTION_OPTIONS,
@@ -60,7 +82,21 @@ const SERVER_OPTIONS = {
   host: { type: "string" },
   "verify-client": { type: "string" },
   www: { type: "boolean" },
+  "ticket-keys": { type: "string" },
+  "ticket-rotate": { type: "string" },
+  "session-lifetime": { type: "string" },
+  "no-tickets": { type: "boolean" },
+  "no-session-ids": { type: "boolean" },
+  "single-use-tickets": { type: "boolean" },
+  "session-store": { type: "string" },
 } as const;
+
+/** A whole number of seconds, at least 1. */
+function parseSeconds(option: string, v: string): number {
+  if (!/^\d{1,9}$/.test(v) || Number(v) < 1)
+    throw new UsageError(`${option}: expected seconds (1 or more), not "${v}"`);
+  return Number(v);
+}
 
 const TLS13: number = ProtocolVersion.TLS1_3;
 
@@ -133,6 +169,7 @@ export async function runServer(argv: readonly string[], io: Output = stdio): Pr
   const { values: v, positionals } = parseCommand(argv, SERVER_OPTIONS, {
     ...OPENSSL_ALIASES,
     accept: "port",
+    no_ticket: "no-tickets",
   });
   if (v.help) {
     io.out(`${SERVER_USAGE}\n`);
@@ -158,13 +195,103 @@ export async function runServer(argv: readonly string[], io: Output = stdio): Pr
   if (v.www && v.alpn !== undefined && /(^|[,:])\s*h2\s*($|[,:])/.test(v.alpn))
     io.err("typetls: warning: --www answers in HTTP/1.0; clients that negotiate h2 will not understand it");
 
+  // Session resumption.
+  const resumption: ServerOptions = {};
+  if (v["session-lifetime"] !== undefined)
+    resumption.sessionLifetime = parseSeconds("--session-lifetime", v["session-lifetime"]);
+  const rotateSeconds =
+    v["ticket-rotate"] !== undefined ? parseSeconds("--ticket-rotate", v["ticket-rotate"]) : undefined;
+  if (v["no-tickets"]) {
+    for (const o of ["ticket-keys", "ticket-rotate", "single-use-tickets"] as const)
+      if (v[o] !== undefined) throw new UsageError(`--${o} and --no-tickets contradict each other`);
+    resumption.sessionTickets = false;
+  }
+  if (v["no-session-ids"]) resumption.sessionIds = false;
+  if (v["single-use-tickets"]) resumption.singleUseTickets = true;
+  // Store failures: one line each, at most one a second; the handshakes go on without resumption.
+  const storeLog = new RateLimitedLog((line) => io.err(line));
+  const onStoreError = (e: unknown): void =>
+    storeLog.log(`typetls: session store error: ${describeError(e)}`);
+  resumption.onSessionStoreError = onStoreError;
+  const keyEvent = (line: string, isError: boolean): void =>
+    io.err(`typetls: ${isError ? "warning: " : ""}${line}`);
+
   // ConfigError (bad suite or group name, key mismatch ...) propagates: main prints it, exit 2.
-  const server: TLSServer = createServer({
+  // The configuration is checked before the store is opened and the key file is created.
+  const tlsOptions: ServerOptions = {
     ...commonOptions(v),
     certificates,
     clientAuth,
     ...(ca !== undefined ? { ca } : {}),
-  });
+    ...resumption,
+  };
+  new ServerConfig(tlsOptions);
+
+  let store: Awaited<ReturnType<typeof createSessionStoreFromUrl>> | undefined;
+  if (v["session-store"] !== undefined) {
+    const url = v["session-store"];
+    try {
+      store = await createSessionStoreFromUrl(url, { onError: onStoreError });
+    } catch (e) {
+      if (e instanceof UsageError || e instanceof ConfigError) throw e;
+      io.err(`typetls: --session-store ${url}: ${describeError(e)}`);
+      keylog?.close();
+      return 1;
+    }
+    tlsOptions.sessionStore = store.store;
+    if (store.ticketKeys !== undefined) {
+      if (rotateSeconds !== undefined && v["ticket-keys"] === undefined) {
+        await store.close();
+        throw new UsageError(
+          `--ticket-rotate: the session store ${url} shares the ticket keys; give --ticket-keys FILE to manage them here`,
+        );
+      }
+      if (v["ticket-keys"] !== undefined)
+        io.err(
+          `typetls: warning: --ticket-keys ${v["ticket-keys"]} is used instead of the ticket keys of ${url}`,
+        );
+      else tlsOptions.ticketKeys = store.ticketKeys;
+    }
+  }
+  let keyFile: TicketKeyFile | undefined;
+  let ownRing: TicketKeyRing | undefined;
+  try {
+    if (v["ticket-keys"] !== undefined) {
+      keyFile = TicketKeyFile.open(v["ticket-keys"], nodeCrypto);
+      tlsOptions.ticketKeys = keyFile.ring;
+      io.err(`typetls: ticket keys: ${keyFile.path} (${keyFile.origin})`);
+    } else if (rotateSeconds !== undefined && tlsOptions.ticketKeys === undefined) {
+      ownRing = new TicketKeyRing(nodeCrypto);
+      tlsOptions.ticketKeys = ownRing;
+    }
+  } catch (e) {
+    await store?.close();
+    throw e;
+  }
+  if (keyFile && rotateSeconds !== undefined) keyFile.startRotation(rotateSeconds, keyEvent);
+  else if (keyFile) keyFile.startFollowing(keyEvent);
+  let ringTimer: NodeJS.Timeout | undefined;
+  if (ownRing && rotateSeconds !== undefined) {
+    const ring = ownRing;
+    ringTimer = setInterval(() => {
+      ring.rotate();
+      keyEvent(`ticket keys rotated (${ring.all.length} in memory)`, false);
+    }, rotateSeconds * 1000);
+    ringTimer.unref();
+  }
+  const cleanup = async (): Promise<void> => {
+    keyFile?.stop();
+    if (ringTimer) clearInterval(ringTimer);
+    storeLog.flush();
+    try {
+      await store?.close();
+    } catch (e) {
+      io.err(`typetls: warning: closing the session store: ${describeError(e)}`);
+    }
+    keylog?.close();
+  };
+
+  const server: TLSServer = createServer(tlsOptions);
 
   let nextId = 1;
   server.on("connection", (sock: TLSSocket) => {
@@ -203,16 +330,14 @@ export async function runServer(argv: readonly string[], io: Output = stdio): Pr
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
       server.close(() => {
-        keylog?.close();
-        resolve(0);
+        void cleanup().then(() => resolve(0));
       });
     };
     server.on("error", (err: Error) => {
       io.err(`typetls: cannot listen on ${formatAddress(host, port)}: ${describeError(err)}`);
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
-      keylog?.close();
-      resolve(1);
+      void cleanup().then(() => resolve(1));
     });
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);

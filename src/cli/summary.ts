@@ -8,6 +8,19 @@ import type { HandshakeInfo } from "../handshake/context.js";
 const yesNo = (b: boolean): string => (b ? "yes" : "no");
 const TLS13: number = ProtocolVersion.TLS1_3;
 
+/** `no`, or `yes (ticket)` / `yes (session_id)` / `yes (psk_dhe_ke)`: whether and how the session was resumed. */
+export function resumedText(info: HandshakeInfo): string {
+  if (!info.resumed) return "no";
+  return `yes (${info.resumedWith ?? "unknown"})`;
+}
+
+/** The key-exchange group, or why there is none (RSA key transport, or a resumption without one). */
+function groupText(info: HandshakeInfo): string {
+  if (info.group !== undefined) return groupName(info.group);
+  if (info.resumed) return "none (resumed without a new key exchange)";
+  return "none (RSA key transport)";
+}
+
 /** Subject of the peer's leaf certificate, or "none". */
 export function peerSubject(info: HandshakeInfo): string {
   return info.peerCertificates[0]?.subject.toString() ?? "none";
@@ -22,7 +35,7 @@ export function summaryFields(info: HandshakeInfo, side: "client" | "server"): [
     ["protocol", info.protocol],
     ["cipher", info.cipherSuite.name],
     ["cipher (openssl)", info.cipherSuite.opensslName],
-    ["group", info.group !== undefined ? groupName(info.group) : "none (RSA key transport)"],
+    ["group", groupText(info)],
     ["hello retry", yesNo(info.helloRetry ?? false)],
   ];
   if (side === "server") {
@@ -39,7 +52,7 @@ export function summaryFields(info: HandshakeInfo, side: "client" | "server"): [
     ["sni", info.serverName ?? "none"],
     // TLS 1.3's key schedule always binds the whole handshake: RFC 7627 does not apply.
     ["extended master secret", info.version === TLS13 ? "n/a (TLS 1.3)" : yesNo(info.extendedMasterSecret)],
-    ["resumed", yesNo(info.resumed)],
+    ["resumed", resumedText(info)],
   );
   return f;
 }
@@ -53,9 +66,10 @@ export function summaryText(info: HandshakeInfo, side: "client" | "server" = "se
 
 /**
  * The client's one line after the handshake, e.g.
- * `connected TLSv1.3 TLS_AES_128_GCM_SHA256 group X25519MLKEM768 alpn none verified yes hello-retry no`.
+ * `connected TLSv1.3 TLS_AES_128_GCM_SHA256 group X25519MLKEM768 alpn none verified yes hello-retry no resumed: no`
+ * (the last field in the words of the --www page: `resumed: yes (ticket)` and so on).
  */
 export function summaryLine(info: HandshakeInfo): string {
   const group = info.group !== undefined ? groupName(info.group) : "none";
-  return `connected ${info.protocol} ${info.cipherSuite.name} group ${group} alpn ${info.alpnProtocol ?? "none"} verified ${yesNo(info.peerVerified)} hello-retry ${yesNo(info.helloRetry ?? false)}`;
+  return `connected ${info.protocol} ${info.cipherSuite.name} group ${group} alpn ${info.alpnProtocol ?? "none"} verified ${yesNo(info.peerVerified)} hello-retry ${yesNo(info.helloRetry ?? false)} resumed: ${resumedText(info)}`;
 }

@@ -30,9 +30,9 @@ after(async () => {
 
 /** TLS 1.3 with a peer on OpenSSL 3.0 (no ML-KEM): X25519, from the client's second key share. */
 const SUMMARY_13 =
-  /^typetls: connected TLSv1\.3 TLS_AES_(128|256)_GCM_SHA(256|384) group X25519 alpn none verified yes hello-retry no$/m;
+  /^typetls: connected TLSv1\.3 TLS_AES_(128|256)_GCM_SHA(256|384) group X25519 alpn none verified yes hello-retry no resumed: no$/m;
 const SUMMARY_12 =
-  /^typetls: connected TLSv1\.2 TLS_ECDHE_ECDSA_WITH_AES_(128|256)_GCM_SHA(256|384) group X25519 alpn none verified yes hello-retry no$/m;
+  /^typetls: connected TLSv1\.2 TLS_ECDHE_ECDSA_WITH_AES_(128|256)_GCM_SHA(256|384) group X25519 alpn none verified yes hello-retry no resumed: no$/m;
 
 const KEYLOG_13 = [
   "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
@@ -192,7 +192,7 @@ describe("typetls client", { timeout: 120_000 }, () => {
       const k = await converse([`localhost:${untrusted.port}`, "--insecure"], "ping\n", /^ping$/m);
       assert.equal(k.code, 0, k.proc.transcript());
       assert.match(k.stderr, /--insecure: the server's certificate is not verified/);
-      assert.match(k.stderr, / verified no hello-retry no$/m);
+      assert.match(k.stderr, / verified no hello-retry no resumed: no$/m);
       assert.equal(k.stdout, "ping\n");
     } finally {
       await untrusted.proc.kill();
@@ -217,7 +217,8 @@ describe("typetls client", { timeout: 120_000 }, () => {
       assert.equal(r.code, 0, r.proc.transcript());
       const trace = r.stderr.split("\n").filter((l) => l.startsWith("typetls: trace: "));
       const names = trace.map((l) => l.split(" ").slice(2, 6).join(" "));
-      assert.deepEqual(names.slice(0, 10), [
+      // The server's NewSessionTicket (RFC 5077) comes inside the handshake, before its ChangeCipherSpec.
+      assert.deepEqual(names.slice(0, 11), [
         "client → server ClientHello",
         "client ← server ServerHello",
         "client ← server Certificate",
@@ -226,9 +227,12 @@ describe("typetls client", { timeout: 120_000 }, () => {
         "client → server ClientKeyExchange",
         "client → server ChangeCipherSpec",
         "client → server Finished",
+        "client ← server NewSessionTicket",
         "client ← server ChangeCipherSpec",
         "client ← server Finished",
       ]);
+      assert.match(r.stderr, /client ← server NewSessionTicket lifetime=\d+s ticket="\d+ bytes"/);
+      assert.match(r.stderr, /^typetls: session ticket received \(lifetime \d+s\)$/m);
       assert.match(r.stderr, /ServerHello version=TLSv1\.2 suite=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256/);
       assert.match(r.stderr, /Certificate chain="CN=localhost, O=TypeTLS Test <- .*" verified=true/);
       assert.match(r.stderr, /client → server Alert warning close_notify/);
@@ -475,14 +479,14 @@ describe("typetls client", { timeout: 120_000 }, () => {
       assert.equal(r.code, 0, r.proc.transcript());
       assert.match(
         r.stderr,
-        /connected TLSv1\.3 TLS_AES_\S+ group P-384 alpn none verified yes hello-retry yes$/m,
+        /connected TLSv1\.3 TLS_AES_\S+ group P-384 alpn none verified yes hello-retry yes resumed: no$/m,
       );
       assert.match(r.stderr, /client ← server HelloRetryRequest /);
       assert.match(r.stderr, /client → server ClientHello .*retry="after HelloRetryRequest for P-384"/);
       // With a P-384 key share from the start, no retry.
       const k = await runCli([...args, "--key-shares", "P-384"], { input: "GET / HTTP/1.0\r\n\r\n" });
       assert.equal(k.code, 0, k.proc.transcript());
-      assert.match(k.stderr, /group P-384 alpn none verified yes hello-retry no$/m);
+      assert.match(k.stderr, /group P-384 alpn none verified yes hello-retry no resumed: no$/m);
     } finally {
       await proc.kill();
     }

@@ -222,3 +222,29 @@ export function spawnPeer(cmd: string, args: readonly string[]): Proc {
 export async function killAll(): Promise<void> {
   await Promise.all([...live].map((p) => p.kill(500)));
 }
+
+/** `openssl s_server` on 127.0.0.1 (an ephemeral port) with a chain from the test PKI. */
+export async function startOpensslServer(
+  files: { leaf: string; intermediate: string; leafKey: string },
+  extra: readonly string[],
+): Promise<{ proc: Proc; port: number }> {
+  const proc = spawnPeer("openssl", [
+    "s_server",
+    "-accept",
+    "127.0.0.1:0",
+    "-cert",
+    files.leaf,
+    "-cert_chain",
+    files.intermediate,
+    "-key",
+    files.leafKey,
+    ...extra,
+  ]);
+  try {
+    const m = await proc.waitFor(/ACCEPT 127\.0\.0\.1:(\d+)/, 10_000);
+    return { proc, port: Number(m[1]) };
+  } catch (e) {
+    await proc.kill(500);
+    throw e;
+  }
+}
