@@ -7,7 +7,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { DEMO_ROOT_CA, DEMO_SERVER_CERT, DEMO_SERVER_KEY } from "../src/cli/demo-certs.js";
 import { standardPki } from "../test/fixtures/pki.js";
-import { type CertMaterial, type Impl, SUITES, type SuiteKey } from "./impl.js";
+import { type CertMaterial, type Impl, type ResumeKind, SUITES, type SuiteKey } from "./impl.js";
 import type {
   BulkParams,
   CaseParams,
@@ -39,8 +39,11 @@ export async function loadMaterial(): Promise<Material> {
 export interface HandshakeCase {
   kind: "handshake";
   cert: CertKind;
+  /** The suite also fixes the protocol version (SUITES[suite].version). */
   suite: SuiteKey;
   concurrency: number;
+  /** Full handshakes ("none"), or resumed ones of this kind. Default "none". */
+  resume?: ResumeKind;
 }
 
 export interface BulkCase {
@@ -242,10 +245,11 @@ export async function runHandshake(
   material: Material,
   c: HandshakeCase,
   pair: Pair,
-  p: Omit<HandshakeParams, "kind" | "concurrency">,
+  p: Omit<HandshakeParams, "kind" | "concurrency" | "resume">,
   opts: RunOptions = {},
 ): Promise<HandshakeResult> {
-  const params: HandshakeParams = { kind: "handshake", concurrency: c.concurrency, ...p };
+  const resume = c.resume ?? "none";
+  const params: HandshakeParams = { kind: "handshake", concurrency: c.concurrency, resume, ...p };
   const cert = material[c.cert];
   return withPair(pair, params, opts, async (server, client) => {
     server.send({
@@ -277,6 +281,7 @@ export async function runHandshake(
     const ss = sm.stats;
     if (cs.connections === 0) throw new Error(`no connection completed; client error: ${cs.firstError}`);
     expectNegotiated(cs, c.suite);
+    expectResumption(cs, ss, resume, pair, c.concurrency);
     return {
       connPerSec: (cs.connections * 1000) / cs.wallMs,
       serverCpuUs: ss.handshakes > 0 ? ss.cpuUs / ss.handshakes : Number.NaN,
@@ -344,6 +349,33 @@ function expectNegotiated(got: { cipher: string; group: string }, suite: SuiteKe
   if (got.group !== "X25519") throw new Error(`negotiated group ${got.group || "none"}, expected X25519`);
 }
 
+/**
+ * Guards against measuring the wrong thing: resumption cases must resume every connection but the
+ * first of each client loop (which may fall inside a short window), full cases none.
+ */
+function expectResumption(
+  cs: ClientHandshakeStats,
+  ss: ServerHandshakeStats,
+  resume: ResumeKind,
+  pair: Pair,
+  concurrency: number,
+): void {
+  if (resume === "none") {
+    if (cs.resumed > 0 || ss.resumed > 0)
+      throw new Error(`full-handshake case, but ${cs.resumed} client / ${ss.resumed} server resumptions`);
+    return;
+  }
+  const full = cs.connections - cs.resumed;
+  if (full > concurrency || ss.handshakes - ss.resumed > concurrency) {
+    throw new Error(
+      `${resume} case: only ${cs.resumed} of ${cs.connections} connections resumed at the client, ` +
+        `${ss.resumed} of ${ss.handshakes} at the server`,
+    );
+  }
+  if (pair.client === "typetls" && cs.resumed > 0 && cs.resumedWith !== resume)
+    throw new Error(`${resume} case: TypeTLS resumed with ${cs.resumedWith}`);
+}
+
 // ---- plan ---------------------------------------------------------------------------------------
 
 export interface PlanEntry {
@@ -373,6 +405,25 @@ export function defaultPlan(options: { concurrency: readonly number[]; mixed: bo
         pairs: [...SAME],
       });
     }
+  }
+  // TLS 1.3 full handshakes, then resumed ones of each kind: ECDSA only (a resumed handshake
+  // signs nothing) and only at the lowest concurrency, to keep the default run short.
+  const c = Math.min(...options.concurrency);
+  plan.push({
+    id: `hs13/ecdsa/c${c}`,
+    spec: { kind: "handshake", cert: "ecdsa", suite: "tls13Aes128", concurrency: c, resume: "none" },
+    pairs: [...SAME],
+  });
+  for (const [name, suite, resume] of [
+    ["id12", "ecdsaAes128", "session_id"],
+    ["ticket12", "ecdsaAes128", "ticket"],
+    ["psk13", "tls13Aes128", "psk_dhe_ke"],
+  ] as const) {
+    plan.push({
+      id: `resume/${name}/c${c}`,
+      spec: { kind: "handshake", cert: "ecdsa", suite, concurrency: c, resume },
+      pairs: [...SAME],
+    });
   }
   for (const [name, suite] of [
     ["aes128", "ecdsaAes128"],

@@ -1,8 +1,10 @@
 /** IPC messages between the orchestrator (bench/core.ts) and its worker processes (bench/worker.ts). */
-import type { CertMaterial, Impl, SuiteKey } from "./impl.js";
+import type { CertMaterial, Impl, ResumeKind, SuiteKey } from "./impl.js";
 
 export interface HandshakeParams {
   kind: "handshake";
+  /** Full handshakes ("none"), or each connection resumes the session of the one before. */
+  resume: ResumeKind;
   /** Concurrent client loops, each one connection after another. */
   concurrency: number;
   warmupMs: number;
@@ -41,6 +43,8 @@ export type ToWorker =
 export interface ServerHandshakeStats {
   /** Handshakes completed between mark and collect. */
   handshakes: number;
+  /** How many of those were resumed (TypeTLS info.resumed, node isSessionReused()). */
+  resumed: number;
   /** Process CPU (user + system, all threads) between mark and collect, µs. */
   cpuUs: number;
   /** The system (kernel) part of cpuUs. */
@@ -54,6 +58,10 @@ export interface ServerHandshakeStats {
 export interface ClientHandshakeStats {
   /** Full connections (connect, handshake, 1-byte echo, close) finished inside the window. */
   connections: number;
+  /** How many of those resumed a session. */
+  resumed: number;
+  /** How the last resumed one did (TypeTLS: "session_id", "ticket", "psk_dhe_ke"; node: "reused"). */
+  resumedWith: string;
   wallMs: number;
   cpuUs: number;
   sysUs: number;

@@ -1,5 +1,13 @@
 /** Turns collected results into the readable table (name | TypeTLS | node | ratio). */
-import { type BulkResult, type HandshakeResult, median, type Pair, type PlanEntry, pairKey } from "./core.js";
+import {
+  type BulkResult,
+  type HandshakeCase,
+  type HandshakeResult,
+  median,
+  type Pair,
+  type PlanEntry,
+  pairKey,
+} from "./core.js";
 import { SUITES } from "./impl.js";
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -24,6 +32,7 @@ export function summary(v: HandshakeResult | BulkResult): string {
     return (
       `${v.connPerSec.toFixed(1)} conn/s, server ${us(v.serverCpuUs)} µs/hs (kernel ${us(ss)}), ` +
       `client ${us(v.clientCpuUs)} µs/conn (kernel ${us(cs)}), p50 ${v.p50Ms.toFixed(2)} ms` +
+      (v.client.resumed > 0 ? `, ${v.client.resumed}/${v.client.connections} resumed` : "") +
       (err > 0 ? `, ${err} errors (${v.client.firstError ?? v.server.firstError})` : "")
     );
   }
@@ -39,7 +48,8 @@ export interface Row {
   name: string;
   typetls: number;
   node: number;
-  unit: "rate" | "us" | "ms" | "count";
+  /** "factor": a ratio within one implementation (resumed conn/s ÷ full conn/s). */
+  unit: "rate" | "us" | "ms" | "count" | "factor";
 }
 
 const TT: Pair = { client: "typetls", server: "typetls" };
@@ -53,19 +63,60 @@ function pick<T extends HandshakeResult | BulkResult>(c: Collected, pair: Pair, 
   return median(outcomes.flatMap((x) => (x.ok ? [f(x.value as T)] : [])));
 }
 
-function handshakeRows(c: Collected, cert: string, concurrency: number): Row[] {
+const RESUMED_LABEL = {
+  session_id: "TLS 1.2 session id",
+  ticket: "TLS 1.2 ticket",
+  psk_dhe_ke: "TLS 1.3 psk_dhe_ke",
+} as const;
+
+function certLabel(spec: HandshakeCase): string {
+  return spec.cert === "ecdsa" ? "ECDSA P-256" : "RSA-2048";
+}
+
+/** The full-handshake case a resumed case compares with: same version, certificate and concurrency. */
+function fullCaseFor(spec: HandshakeCase, all: readonly Collected[]): Collected | undefined {
+  const version = SUITES[spec.suite].version;
+  return all.find((x) => {
+    const s = x.entry.spec;
+    return (
+      s.kind === "handshake" &&
+      (s.resume ?? "none") === "none" &&
+      s.cert === spec.cert &&
+      s.concurrency === spec.concurrency &&
+      SUITES[s.suite].version === version
+    );
+  });
+}
+
+function handshakeRows(c: Collected, spec: HandshakeCase, all: readonly Collected[]): Row[] {
   const row = (name: string, unit: Row["unit"], f: (v: HandshakeResult) => number): Row => ({
     name,
     typetls: pick(c, TT, f),
     node: pick(c, NN, f),
     unit,
   });
-  const rows = [
-    row(`handshake ${cert} c=${concurrency}: conn/s`, "rate", (v) => v.connPerSec),
+  const resume = spec.resume ?? "none";
+  const tls13 = SUITES[spec.suite].version === "TLSv1.3";
+  const title =
+    resume === "none"
+      ? `handshake ${tls13 ? "TLS 1.3 " : ""}${certLabel(spec)} c=${spec.concurrency}`
+      : `resumed ${RESUMED_LABEL[resume]} c=${spec.concurrency}`;
+  const conn = (v: HandshakeResult) => v.connPerSec;
+  const rows = [row(`${title}: conn/s`, "rate", conn)];
+  const full = resume === "none" ? undefined : fullCaseFor(spec, all);
+  if (full) {
+    rows.push({
+      name: "    × full-handshake conn/s",
+      typetls: pick(c, TT, conn) / pick(full, TT, conn),
+      node: pick(c, NN, conn) / pick(full, NN, conn),
+      unit: "factor",
+    });
+  }
+  rows.push(
     row("    server CPU µs / handshake", "us", (v) => v.serverCpuUs),
     row("    client CPU µs / connection", "us", (v) => v.clientCpuUs),
     row("    p50 ms / connection", "ms", (v) => v.p50Ms),
-  ];
+  );
   const errors = row("    connection errors", "count", (v) => v.client.errors + v.server.errors);
   if (errors.typetls > 0 || errors.node > 0) rows.push(errors);
   return rows;
@@ -101,31 +152,34 @@ function bulkRows(c: Collected, suite: string): Row[] {
   return rows;
 }
 
-export function rowsFor(c: Collected): Row[] {
+/** The rows of one case; `all` (the whole run) supplies the full-handshake case a resumed one compares with. */
+export function rowsFor(c: Collected, all: readonly Collected[] = [c]): Row[] {
   const spec = c.entry.spec;
-  if (spec.kind === "handshake")
-    return handshakeRows(c, spec.cert === "ecdsa" ? "ECDSA P-256" : "RSA-2048", spec.concurrency);
+  if (spec.kind === "handshake") return handshakeRows(c, spec, all);
   return bulkRows(c, SUITES[spec.suite].label.replace("ECDHE-ECDSA ", ""));
 }
 
 function fmt(v: number, unit: Row["unit"]): string {
   if (!Number.isFinite(v)) return "—";
   if (unit === "ms") return v.toFixed(2);
+  if (unit === "factor") return `${v.toFixed(2)}×`;
   if (unit === "rate" && v < 100) return v.toFixed(1);
   return Math.round(v).toLocaleString("en-US");
 }
 
 export function renderTable(collected: readonly Collected[]): string {
   const header = ["name", "TypeTLS", "node", "ratio"];
-  const cells = collected.flatMap(rowsFor).map((r) => {
-    const ratio = r.typetls / r.node;
-    return [
-      r.name,
-      fmt(r.typetls, r.unit),
-      fmt(r.node, r.unit),
-      Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "—",
-    ];
-  });
+  const cells = collected
+    .flatMap((c) => rowsFor(c, collected))
+    .map((r) => {
+      const ratio = r.typetls / r.node;
+      return [
+        r.name,
+        fmt(r.typetls, r.unit),
+        fmt(r.node, r.unit),
+        Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "—",
+      ];
+    });
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: readonly string[]) =>
     `| ${c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join(" | ")} |`;

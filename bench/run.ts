@@ -1,13 +1,13 @@
 /**
  * `npm run bench`: TypeTLS against node:tls, same machine, same run, over 127.0.0.1.
  * Options (also as environment variables; see bench/README.md):
- *   --duration=S        handshake measuring window per case, seconds (BENCH_DURATION, default 3)
+ *   --duration=S        handshake measuring window per case, seconds (BENCH_DURATION, default 2)
  *   --warmup=S          handshake warm-up before the window, seconds (BENCH_WARMUP, default 2)
  *   --concurrency=1,8   concurrent client loops for the handshake cases (BENCH_CONCURRENCY)
  *   --bulk-mib=N        MiB timed at the receiver per bulk case (BENCH_BULK_MIB, default 128)
  *   --bulk-warmup-mib=N MiB sent before the receiver starts its clock (BENCH_BULK_WARMUP_MIB, default 32)
  *   --trials=N          repeat every case N times, interleaved, and report medians (BENCH_TRIALS, default 1)
- *   --only=a,b          run only cases whose id contains one of these (hs/ecdsa, hs/rsa/c8, bulk/chacha20, ...)
+ *   --only=a,b          run only cases whose id contains one of these (hs/ecdsa, hs/rsa/c8, hs13, resume, resume/psk13, bulk/chacha20, ...)
  *   --no-mixed          skip the mixed bulk pairs (TypeTLS→node, node→TypeTLS)
  *   --json              print the results as JSON instead of the table
  *   --prof=DIR          write a V8 CPU profile of each side's measured window to DIR (inflates the numbers)
@@ -82,7 +82,7 @@ function parseArgs(argv: readonly string[]): Options {
   if (concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new Error("--concurrency: integers >= 1");
   const only = (flags.get("only") ?? env.BENCH_ONLY ?? "").split(",").filter((s) => s.length > 0);
   return {
-    durationMs: Math.round(num("duration", "BENCH_DURATION", 3, 0.05) * 1000),
+    durationMs: Math.round(num("duration", "BENCH_DURATION", 2, 0.05) * 1000),
     warmupMs: Math.round(num("warmup", "BENCH_WARMUP", 2, 0) * 1000),
     concurrency,
     bulkMiB: num("bulk-mib", "BENCH_BULK_MIB", 128, 0.0625),

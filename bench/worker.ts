@@ -9,7 +9,15 @@ import { Session } from "node:inspector/promises";
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { type ClientConn, type ClientFactory, clientFactory, SUITES, startServer } from "./impl.js";
+import {
+  type ClientConn,
+  type ClientFactory,
+  type ClientSession,
+  clientFactory,
+  type ResumeKind,
+  SUITES,
+  startServer,
+} from "./impl.js";
 import type {
   BulkParams,
   ClientHandshakeStats,
@@ -68,8 +76,9 @@ const MAX_CLIENT_ERRORS = 200;
 
 // ---- server -------------------------------------------------------------------------------------
 
-let serverMark: { t: number; cpu: NodeJS.CpuUsage; handshakes: number } | null = null;
+let serverMark: { t: number; cpu: NodeJS.CpuUsage; handshakes: number; resumed: number } | null = null;
 let serverHandshakes = 0;
+let serverResumed = 0;
 let serverErrors = 0;
 let serverFirstError: string | undefined;
 
@@ -84,9 +93,11 @@ async function runServer(msg: Extract<ToWorker, { type: "server" }>): Promise<vo
   profilePath = msg.profile;
   const onSecure =
     params.kind === "handshake" ? (s: Duplex) => echoHandler(s) : (s: Duplex) => bulkReceiver(s, params);
-  const server = await startServer(msg.impl, msg.cert, suite, {
-    onSecure(s) {
+  const resume: ResumeKind = params.kind === "handshake" ? params.resume : "none";
+  const server = await startServer(msg.impl, msg.cert, suite, resume, {
+    onSecure(s, resumed) {
       serverHandshakes++;
+      if (resumed) serverResumed++;
       s.on("error", serverError);
       onSecure(s);
     },
@@ -142,13 +153,24 @@ function bulkReceiver(s: Duplex, p: BulkParams): void {
 
 async function onServerControl(msg: Extract<ToWorker, { type: "mark" | "collect" }>): Promise<void> {
   if (msg.type === "mark") {
-    serverMark = { t: performance.now(), cpu: process.cpuUsage(), handshakes: serverHandshakes };
+    serverMark = {
+      t: performance.now(),
+      cpu: process.cpuUsage(),
+      handshakes: serverHandshakes,
+      resumed: serverResumed,
+    };
     profileStart();
     return;
   }
-  const m = serverMark ?? { t: performance.now(), cpu: process.cpuUsage(), handshakes: serverHandshakes };
+  const m = serverMark ?? {
+    t: performance.now(),
+    cpu: process.cpuUsage(),
+    handshakes: serverHandshakes,
+    resumed: serverResumed,
+  };
   const stats: ServerHandshakeStats = {
     handshakes: serverHandshakes - m.handshakes,
+    resumed: serverResumed - m.resumed,
     ...cpuSince(m.cpu),
     wallMs: performance.now() - m.t,
     errors: serverErrors,
@@ -191,12 +213,27 @@ function secured(c: ClientConn): Promise<void> {
   });
 }
 
-/** One connection: TCP connect, full handshake, 1-byte echo, close_notify both ways, TCP close. */
-function oneConnection(factory: ClientFactory, port: number): Promise<Negotiated> {
+interface Finished {
+  negotiated: Negotiated;
+  resumedWith: string | undefined;
+  /** The session this connection received, if any (TLS 1.3: the NewSessionTicket came before the echo). */
+  session: ClientSession | undefined;
+}
+
+/**
+ * One connection: TCP connect, handshake (offering `session`, if given), 1-byte echo, close_notify
+ * both ways, TCP close.
+ */
+function oneConnection(
+  factory: ClientFactory,
+  port: number,
+  session: ClientSession | undefined,
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const c = factory(port);
+    const c = factory(port, session);
     const s = c.socket;
     let negotiated: Negotiated = { cipher: "", group: "" };
+    let resumedWith: string | undefined;
     let echoed = false;
     let settled = false;
     const timer = setTimeout(() => s.destroy(new Error("connection timed out")), CONNECTION_TIMEOUT_MS);
@@ -205,10 +242,11 @@ function oneConnection(factory: ClientFactory, port: number): Promise<Negotiated
       settled = true;
       clearTimeout(timer);
       if (err) reject(err);
-      else resolve(negotiated);
+      else resolve({ negotiated, resumedWith, session: c.session() });
     };
     s.once("secureConnect", () => {
       negotiated = negotiatedOf(c);
+      resumedWith = c.resumedWith();
       s.write(ONE_BYTE);
     });
     s.on("data", () => {
@@ -235,6 +273,8 @@ async function runHandshakeClient(factory: ClientFactory, port: number, p: Hands
   let errors = 0;
   let firstError: string | undefined;
   let negotiated: Negotiated = { cipher: "", group: "" };
+  let resumed = 0;
+  let lastResumedWith = "";
 
   const windowOver = new Promise<void>((resolve) => {
     setTimeout(() => {
@@ -253,12 +293,22 @@ async function runHandshakeClient(factory: ClientFactory, port: number, p: Hands
   });
 
   const loop = async () => {
+    // Each loop offers the session its previous connection got (or kept, when no new one came).
+    let session: ClientSession | undefined;
     while (!stopped) {
       const t0 = performance.now();
       try {
-        const c = await oneConnection(factory, port);
-        if (negotiated.cipher === "") negotiated = c;
-        if (inWindow) latencies.push(performance.now() - t0);
+        const c = await oneConnection(factory, port, p.resume === "none" ? undefined : session);
+        session = c.session ?? session;
+        // The first connection of a loop is a full handshake: it names the group.
+        if (negotiated.cipher === "") negotiated = c.negotiated;
+        if (inWindow) {
+          latencies.push(performance.now() - t0);
+          if (c.resumedWith !== undefined) {
+            resumed++;
+            lastResumedWith = c.resumedWith;
+          }
+        }
       } catch (e) {
         errors++;
         firstError ??= describe(e);
@@ -271,6 +321,8 @@ async function runHandshakeClient(factory: ClientFactory, port: number, p: Hands
   latencies.sort((a, b) => a - b);
   const stats: ClientHandshakeStats = {
     connections: latencies.length,
+    resumed,
+    resumedWith: lastResumedWith,
     wallMs: win.t1 - win.t0,
     ...win.cpu,
     p50Ms: percentile(latencies, 0.5),
@@ -329,7 +381,8 @@ async function runBulkSender(factory: ClientFactory, port: number, p: BulkParams
 
 async function runClient(msg: Extract<ToWorker, { type: "client" }>): Promise<void> {
   profilePath = msg.profile;
-  const factory = clientFactory(msg.impl, msg.ca, SUITES[msg.suite]);
+  const resume: ResumeKind = msg.params.kind === "handshake" ? msg.params.resume : "none";
+  const factory = clientFactory(msg.impl, msg.ca, SUITES[msg.suite], resume);
   if (msg.params.kind === "handshake") await runHandshakeClient(factory, msg.port, msg.params);
   else await runBulkSender(factory, msg.port, msg.params);
 }

@@ -2,7 +2,15 @@
 // implementations) for a fraction of a second, so that `npm run bench` cannot rot unnoticed.
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import { loadMaterial, type Material, MIXED, runBulk, runHandshake, SAME } from "../../bench/core.js";
+import {
+  type HandshakeCase,
+  loadMaterial,
+  type Material,
+  MIXED,
+  runBulk,
+  runHandshake,
+  SAME,
+} from "../../bench/core.js";
 import { type Collected, renderTable } from "../../bench/report.js";
 
 let material: Material;
@@ -40,6 +48,67 @@ test("bench: handshake loop, both implementations, ECDSA and RSA", { timeout: 12
   }
   const table = renderTable([collected]);
   assert.match(table, /handshake ECDSA P-256 c=2: conn\/s \|\s+[\d,.]+ \|\s+[\d,.]+ \|\s+[\d.]+×/);
+});
+
+test("bench: resumed handshakes of every kind, both implementations, in the table next to the full ones", {
+  timeout: 120_000,
+}, async () => {
+  const c = 2;
+  const full12: Collected = {
+    entry: {
+      id: "hs/ecdsa/c2",
+      spec: { kind: "handshake", cert: "ecdsa", suite: "ecdsaAes128", concurrency: c },
+      pairs: [...SAME],
+    },
+    runs: new Map(),
+  };
+  const collected: Collected[] = [full12];
+  for (const [suite, resume] of [
+    ["ecdsaAes128", "session_id"],
+    ["ecdsaAes128", "ticket"],
+    ["tls13Aes128", "psk_dhe_ke"],
+  ] as const) {
+    const spec = { kind: "handshake", cert: "ecdsa", suite, concurrency: c, resume } as const;
+    const entry: Collected = {
+      entry: { id: `resume/${resume}/c2`, spec, pairs: [...SAME] },
+      runs: new Map(),
+    };
+    collected.push(entry);
+    for (const pair of SAME) {
+      // runHandshake itself fails when connections are not resumed (all but each loop's first).
+      const r = await runHandshake(material, spec, pair, { warmupMs: 50, durationMs: 250 });
+      const what = `${pair.client}->${pair.server} ${resume}`;
+      assert.equal(
+        r.client.errors + r.server.errors,
+        0,
+        `${what}: ${r.client.firstError ?? r.server.firstError}`,
+      );
+      assert.ok(r.client.resumed > 0, `${what}: resumed connections`);
+      assert.ok(r.client.connections - r.client.resumed <= c, `${what}: at most one full handshake per loop`);
+      assert.ok(r.server.resumed > 0, `${what}: the server saw resumptions`);
+      if (pair.client === "typetls") assert.equal(r.client.resumedWith, resume, what);
+      entry.runs.set(`${pair.client}->${pair.server}`, [{ ok: true, value: r }]);
+    }
+  }
+  for (const pair of SAME) {
+    const r = await runHandshake(material, full12.entry.spec as HandshakeCase, pair, {
+      warmupMs: 50,
+      durationMs: 200,
+    });
+    assert.equal(r.client.resumed, 0, "full handshakes are not resumed");
+    full12.runs.set(`${pair.client}->${pair.server}`, [{ ok: true, value: r }]);
+  }
+  const table = renderTable(collected);
+  for (const label of ["TLS 1.2 session id", "TLS 1.2 ticket", "TLS 1.3 psk_dhe_ke"])
+    assert.match(
+      table,
+      new RegExp(`resumed ${label} c=2: conn/s\\s+\\|\\s+[\\d,.]+ \\|\\s+[\\d,.]+ \\|\\s+[\\d.]+×`),
+    );
+  // TLS 1.2 resumed rows are compared with the full TLS 1.2 case of the same run.
+  assert.match(
+    table,
+    /resumed TLS 1\.2 ticket c=2: conn\/s[^\n]*\n\|\s+× full-handshake conn\/s\s+\|\s+[\d.]+× \|/,
+  );
 });
 
 test("bench: bulk transfer moves exactly the bytes asked for, every pair", { timeout: 120_000 }, async () => {
