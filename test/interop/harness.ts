@@ -9,7 +9,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AlertEvent, TraceEvent } from "../../src/connection.js";
-import type { TLSSession } from "../../src/session/client-session.js";
 import {
   type ConnectOptions,
   type CreateServerOptions,
@@ -20,6 +19,7 @@ import {
   type TLSServer,
   type TLSSocket,
 } from "../../src/index.js";
+import type { TLSSession } from "../../src/session/client-session.js";
 import { type Chain, makeChain, type StandardPki, standardPki } from "../fixtures/pki.js";
 
 export { groupName };

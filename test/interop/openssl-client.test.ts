@@ -146,7 +146,9 @@ async function sClientCell(t: TestContext, c: SClientCell): Promise<Observer | u
       if (c.serverCN)
         assert.ok(out.includes(`\nsubject=CN = ${c.serverCN}, O = TypeTLS Test\n`), "server subject");
       for (const x of c.says ?? []) assert.ok(out.includes(x), `s_client should print ${JSON.stringify(x)}`);
-      assert.ok(out.includes(`\necho:${LINE}\n`), "our answer arrived");
+      // s_client writes received data with write(2) but its own report (e.g. a long session
+      // ticket dump) through stdio buffers, so our answer may land in the middle of a line.
+      assert.ok(out.includes(`echo:${LINE}\n`), "our answer arrived");
       if (!c.interact) assert.match(out, /\nclosed\n/, "s_client saw our close_notify");
     });
     return server.conns.find((o) => o.info);

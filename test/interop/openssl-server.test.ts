@@ -867,7 +867,11 @@ describe("TypeTLS client vs openssl s_server -tls1_3", { concurrency: 4 }, () =>
         assert.equal(s.state.secret.length, 32, "SHA-256 resumption PSK");
         assert.equal(s.state.cipherSuite, 0x1301);
       }
-      assert.notEqual(hex(c.sessions[0]!.state.ticket), hex(c.sessions[1]!.state.ticket), "two different tickets");
+      assert.notEqual(
+        hex(c.sessions[0]!.state.ticket),
+        hex(c.sessions[1]!.state.ticket),
+        "two different tickets",
+      );
     }
   });
 });
