@@ -445,15 +445,15 @@ class ExpectCertificateVerify implements HandshakeState {
   ) {}
   handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
     const msg = expect(this.name, input, HandshakeType.certificate_verify);
-    const cv = decodeCertificateVerify(msg.body);
-    ctx.received("CertificateVerify", { scheme: schemeName(cv.scheme) });
-    checkPeerScheme(cv.scheme, this.h.config.signatureSchemes, this.peer.publicKey, TLS13);
-    const content = certificateVerifyContent("server", ctx.transcript.hash(ctx.crypto, this.h.suite.hash));
-    if (!ctx.crypto.verify(cv.scheme, this.peer.publicKey, content, cv.signature)) {
-      throw TLSError.local(AlertDescription.decrypt_error, "server CertificateVerify does not verify");
-    }
-    ctx.transcript.add(msg.raw);
-    return new ExpectFinished(this.h, this.requested, this.peer, cv.scheme);
+    const scheme = checkCertificateVerify13(
+      ctx,
+      msg,
+      "server",
+      this.h.config.signatureSchemes,
+      this.peer,
+      this.h.suite.hash,
+    );
+    return new ExpectFinished(this.h, this.requested, this.peer, scheme);
   }
 }
 
@@ -561,6 +561,29 @@ class ExpectFinished implements HandshakeState {
       peerCertificates: (this.peer?.certificates ?? []).map((c) => c.der),
     });
   }
+}
+
+/**
+ * {CertificateVerify} (§4.4.3), either role: a scheme we offered that fits the peer's key, and a
+ * signature over the transcript so far with the role's context string. Returns the scheme.
+ */
+export function checkCertificateVerify13(
+  ctx: HandshakeContext,
+  msg: HandshakeMessage,
+  signer: "server" | "client",
+  offered: readonly number[],
+  peer: PeerIdentity,
+  hash: CipherSuite13["hash"],
+): number {
+  const cv = decodeCertificateVerify(msg.body);
+  ctx.received("CertificateVerify", { scheme: schemeName(cv.scheme) });
+  checkPeerScheme(cv.scheme, offered, peer.publicKey, TLS13);
+  const content = certificateVerifyContent(signer, ctx.transcript.hash(ctx.crypto, hash));
+  if (!ctx.crypto.verify(cv.scheme, peer.publicKey, content, cv.signature)) {
+    throw TLSError.local(AlertDescription.decrypt_error, `${signer} CertificateVerify does not verify`);
+  }
+  ctx.transcript.add(msg.raw);
+  return cv.scheme;
 }
 
 /** How many post-handshake messages (KeyUpdate, NewSessionTicket) a peer may send between two application data records. */

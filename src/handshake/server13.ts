@@ -16,7 +16,7 @@ import type { CipherSuite13 } from "../suites.js";
 import { constantTimeEqual, equalBytes } from "../wire/bytes.js";
 import { parseCertificate } from "../x509/certificate.js";
 import { checkHostname } from "../x509/hostname.js";
-import { Established13 } from "./client13.js";
+import { checkCertificateVerify13, Established13 } from "./client13.js";
 import { expect, hex, type PeerIdentity, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
 import { exporter13, finishedMac, KeySchedule13, ticketPsk, trafficKeys } from "./keyschedule13.js";
@@ -36,12 +36,7 @@ import {
 } from "./messages/extensions.js";
 import type { HandshakeMessage } from "./messages/framing.js";
 import { encodeServerHello, type ServerHello } from "./messages/server-hello.js";
-import {
-  decodeCertificateVerify,
-  decodeFinished,
-  encodeCertificateVerify,
-  encodeFinished,
-} from "./messages/simple.js";
+import { decodeFinished, encodeCertificateVerify, encodeFinished } from "./messages/simple.js";
 import {
   certificateVerifyContent,
   decodeCertificate13,
@@ -55,7 +50,7 @@ import {
 import { afterOr } from "./pending.js";
 import { type AcceptedPsk, choosePsk, clientPskModes } from "./psk13.js";
 import { chooseAlpn } from "./server12.js";
-import { checkPeerScheme, chooseScheme } from "./signing.js";
+import { chooseScheme } from "./signing.js";
 
 /**
  * The TLS 1.3 server (RFC 8446 §2, §4): ClientHello → ServerHello (or HelloRetryRequest, once)
@@ -486,18 +481,15 @@ class ExpectClientCertificateVerify13 implements HandshakeState {
   ) {}
   handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
     const msg = expect(this.name, input, HandshakeType.certificate_verify);
-    const cv = decodeCertificateVerify(msg.body);
-    ctx.received("CertificateVerify", { scheme: schemeName(cv.scheme) });
-    checkPeerScheme(cv.scheme, this.s.config.signatureSchemes, this.peer.publicKey, TLS13);
-    const content = certificateVerifyContent(
+    const scheme = checkCertificateVerify13(
+      ctx,
+      msg,
       "client",
-      ctx.transcript.hash(ctx.crypto, this.s.choice.suite.hash),
+      this.s.config.signatureSchemes,
+      this.peer,
+      this.s.choice.suite.hash,
     );
-    if (!ctx.crypto.verify(cv.scheme, this.peer.publicKey, content, cv.signature)) {
-      throw TLSError.local(AlertDescription.decrypt_error, "client CertificateVerify does not verify");
-    }
-    ctx.transcript.add(msg.raw);
-    return new ExpectClientFinished13(this.s, this.peer, cv.scheme);
+    return new ExpectClientFinished13(this.s, this.peer, scheme);
   }
 }
 
