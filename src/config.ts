@@ -114,6 +114,13 @@ export interface ServerOptions extends CommonOptions {
   ticketsPerConnection?: number;
   /** A ticket resumes at most once (recorded in the session store). Default false. */
   singleUseTickets?: boolean;
+  /**
+   * TLS 1.3 0-RTT: the most early data (bytes) a resumed client may send with its ClientHello; 0
+   * (default) turns 0-RTT off. Early data can be replayed by an attacker: it is accepted only with
+   * a ticket used for the first time (recorded in the session store, shared by the fleet), and
+   * reported apart, through the 'earlyData' event, for the application to treat with care.
+   */
+  maxEarlyData?: number;
   /** TLS 1.3: also accept psk_ke resumption (no fresh key exchange, no forward secrecy). Default false. */
   allowPskOnlyResumption?: boolean;
   /** Called when the session store fails; the handshake goes on without resumption. */
@@ -348,6 +355,7 @@ export class ServerConfig extends CommonConfig {
   readonly ticketsPerConnection: number;
   readonly singleUseTickets: boolean;
   readonly allowPskOnlyResumption: boolean;
+  readonly maxEarlyData: number;
   readonly onSessionStoreError: (error: unknown) => void;
 
   constructor(o: ServerOptions) {
@@ -376,6 +384,10 @@ export class ServerConfig extends CommonConfig {
     this.ticketsPerConnection = o.ticketsPerConnection ?? 1;
     this.singleUseTickets = o.singleUseTickets ?? false;
     this.allowPskOnlyResumption = o.allowPskOnlyResumption ?? false;
+    this.maxEarlyData = o.maxEarlyData ?? 0;
+    if (!(Number.isInteger(this.maxEarlyData) && this.maxEarlyData >= 0 && this.maxEarlyData <= 0xffffffff)) {
+      throw new ConfigError("maxEarlyData must be a whole number of bytes");
+    }
     this.onSessionStoreError = o.onSessionStoreError ?? (() => {});
     Object.freeze(this);
   }

@@ -62,6 +62,8 @@ export interface ConnectionEvents {
   trace: (event: TraceEvent) => void;
   /** Bytes are waiting in takeOutgoing(). */
   outgoing: () => void;
+  /** Server: 0-RTT data the client sent with its ClientHello (may be replayed elsewhere; single-use tickets prevent it here). */
+  earlyData: (data: Uint8Array) => void;
   /** A session ticket (TLS 1.3 NewSessionTicket) for later resumption. */
   session: (session: TLSSession) => void;
 }
@@ -106,6 +108,10 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   private suspended = false;
   /** Bytes of rejected 0-RTT data the peer may still send (server side). */
   private earlyDataBudget = 0;
+  /** Server: bytes of accepted 0-RTT data still allowed (-1: none is being accepted). */
+  private earlyDataAllowed = -1;
+  /** Client: the 0-RTT data asked for; sent as ordinary data after the handshake unless accepted early. */
+  protected earlyDataWanted: Uint8Array | null = null;
   private appDataRecords = 0;
   private error_: TLSError | null = null;
   protected readonly ctx: HandshakeContext;
@@ -236,6 +242,18 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
         if (this.earlyDataBudget > 0 && !this.readProtection) {
           // Early data sent before our HelloRetryRequest: skipped (RFC 8446 §4.2.10).
           this.skipRejectedEarlyData(rec, null);
+          return;
+        }
+        if (this.earlyDataAllowed >= 0 && this.info_ === null) {
+          // Accepted 0-RTT data (RFC 8446 §4.2.10), up to the size the ticket allowed.
+          this.earlyDataAllowed -= body.length;
+          if (this.earlyDataAllowed < 0) {
+            throw TLSError.local(
+              AlertDescription.unexpected_message,
+              "more early data than max_early_data_size",
+            );
+          }
+          if (body.length > 0) this.emit("earlyData", body);
           return;
         }
         if (this.phase === "handshaking" || this.info_ === null) {
@@ -564,7 +582,7 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
         self.writeProtection = protection;
         self.emit("trace", { direction: "send", message: "ChangeCipherSpec", fields: {} });
       },
-      changeWriteProtection(protection: RecordProtection) {
+      changeWriteProtection(protection: RecordProtection | null) {
         self.flushHandshake();
         self.writeProtection = protection;
       },
@@ -587,6 +605,10 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
         }
         self.readProtection = protection;
       },
+      setRecordVersion(version: number) {
+        self.flushHandshake();
+        self.recordVersion = version;
+      },
       setVersion(version: number) {
         self.version = version;
         if (version === 0x0304) {
@@ -602,6 +624,16 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       },
       rejectEarlyData(maxBytes: number) {
         self.earlyDataBudget = maxBytes;
+      },
+      acceptEarlyData(maxBytes: number) {
+        self.earlyDataAllowed = maxBytes;
+      },
+      endEarlyData() {
+        self.earlyDataAllowed = -1;
+      },
+      sendEarlyData(data: Uint8Array) {
+        self.flushHandshake();
+        self.writeRecords(ContentType.application_data, data);
       },
       get appDataRecords() {
         return self.appDataRecords;
@@ -619,6 +651,10 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
         self.info_ = info;
         self.secrets = secrets;
         self.phase = self.sentCloseNotify ? "closing" : "established";
+        // 0-RTT data the server did not take (or that could not be offered) goes now, as ordinary data, first.
+        if (info.earlyData !== "accepted" && self.earlyDataWanted)
+          self.pendingAppData.unshift(self.earlyDataWanted);
+        self.earlyDataWanted = null;
         self.flushHandshake();
         self.emit("handshake", info);
         self.flushAppData();
@@ -640,14 +676,18 @@ export class ClientConnection extends Connection {
   readonly session: TLSSession | undefined;
   constructor(
     readonly config: ClientConfig,
-    options: { serverName?: string; session?: TLSSession | Uint8Array | string } = {},
+    options: { serverName?: string; session?: TLSSession | Uint8Array | string; earlyData?: Uint8Array } = {},
   ) {
     super(config.crypto, config.maxHandshakeMessageSize);
     this.serverName = options.serverName;
     this.session = options.session !== undefined ? TLSSession.from(options.session) : undefined;
+    this.earlyData = options.earlyData;
+    this.earlyDataWanted = options.earlyData ?? null;
   }
+  /** 0-RTT data to send with the ClientHello if the session allows it (sent again after the handshake if refused). */
+  private readonly earlyData: Uint8Array | undefined;
   protected firstState(): HandshakeState {
-    return startClient(this.ctx, this.config, this.serverName, this.session?.state);
+    return startClient(this.ctx, this.config, this.serverName, this.session?.state, this.earlyData);
   }
 }
 

@@ -4,14 +4,15 @@ import { ExtensionType, HandshakeType, ProtocolVersion, versionName } from "../c
 import type { KeyShare } from "../crypto/provider.js";
 import { hashLength } from "../crypto/provider.js";
 import { TLSError } from "../errors.js";
+import { Aead13Protection } from "../record/protection.js";
 import { type SessionState, sessionAlive } from "../session/session.js";
 import { type CipherSuite13, suite13ById, suiteById } from "../suites.js";
 import { concat, equalBytes } from "../wire/bytes.js";
 import { type Offer, serverHello12 } from "./client12.js";
 import { serverHello13 } from "./client13.js";
-import { expect } from "./common.js";
+import { expect, hex } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
-import { pskBinder } from "./keyschedule13.js";
+import { KeySchedule13, pskBinder, trafficKeys } from "./keyschedule13.js";
 import { type ClientHello, describeClientHello, encodeClientHello } from "./messages/client-hello.js";
 import {
   alpn,
@@ -46,6 +47,8 @@ export interface Offer13 extends Offer {
   readonly shares: readonly KeyShare[];
   /** A TLS 1.3 session offered for resumption (pre_shared_key), with the suite it came from. */
   readonly psk: { state: SessionState; suite: CipherSuite13 } | undefined;
+  /** 0-RTT: early data went out under the early keys (and with it the dummy ChangeCipherSpec). */
+  readonly early?: { readonly ccsSent: boolean } | undefined;
 }
 
 /**
@@ -113,6 +116,7 @@ export function startClient(
   config: ClientConfig,
   serverName: string | undefined,
   session?: SessionState,
+  earlyData?: Uint8Array,
 ): HandshakeState {
   const offer13 = config.maxVersion >= ProtocolVersion.TLS1_3;
   const offer12 = config.minVersion <= ProtocolVersion.TLS1_2;
@@ -218,11 +222,34 @@ export function startClient(
     extensions,
   };
   if (psk) {
+    // 0-RTT (RFC 8446 §4.2.10): only what the ticket allows, only with its suite.
+    const early =
+      earlyData !== undefined && earlyData.length > 0 && earlyData.length <= psk.state.maxEarlyData
+        ? earlyData
+        : undefined;
+    if (early) hello.extensions.push({ type: ExtensionType.early_data, data: new Uint8Array(0) });
     const withPsk = helloWithPsk(ctx, hello, psk, new Uint8Array(0));
     ctx.send(withPsk.msg, "ClientHello", {
       ...describeClientHello(withPsk.hello),
       resumption: "offered (TLS 1.3 ticket)",
+      ...(early ? { early_data: `${early.length} bytes` } : {}),
     });
+    let sentEarly: { ccsSent: boolean } | undefined;
+    if (early) {
+      const secret = new KeySchedule13(ctx.crypto, psk.suite.hash, psk.state.secret).clientEarlyTraffic(
+        ctx.transcript.hash(ctx.crypto, psk.suite.hash),
+      );
+      ctx.keylog(`CLIENT_EARLY_TRAFFIC_SECRET ${hex(clientRandom)} ${hex(secret)}`);
+      const k = trafficKeys(ctx.crypto, psk.suite.hash, secret, psk.suite.keyLength);
+      // Every record after the ClientHello says 0x0303 (§5.1).
+      ctx.setRecordVersion(ProtocolVersion.TLS1_2);
+      // Middlebox compatibility: the dummy ChangeCipherSpec right after the ClientHello (§D.4).
+      const ccsSent = withPsk.hello.sessionId.length > 0;
+      if (ccsSent) ctx.sendCompatibilityCcs();
+      ctx.changeWriteProtection(new Aead13Protection(ctx.crypto, psk.suite.aead, k.key, k.iv));
+      ctx.sendEarlyData(early);
+      sentEarly = { ccsSent };
+    }
     return new ExpectServerHello({
       config,
       serverName,
@@ -231,6 +258,7 @@ export function startClient(
       shares,
       psk,
       session12,
+      early: sentEarly,
     });
   }
   ctx.send(encodeClientHello(hello), "ClientHello", describeClientHello(hello));

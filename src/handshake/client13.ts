@@ -36,7 +36,7 @@ import {
   preSharedKey,
   signatureAlgorithms,
 } from "./messages/extensions.js";
-import type { HandshakeMessage } from "./messages/framing.js";
+import { frameHandshake, type HandshakeMessage } from "./messages/framing.js";
 import { decodeServerHello, type ServerHello } from "./messages/server-hello.js";
 import {
   decodeCertificateVerify,
@@ -271,6 +271,8 @@ function helloRetry(
   };
   let msg2 = encodeClientHello(hello2);
   if (keepPsk) ({ hello: hello2, msg: msg2 } = helloWithPsk(ctx, hello2, keepPsk, ctx.transcript.bytes()));
+  // After 0-RTT, the second ClientHello goes in the clear again (and carries no early_data).
+  if (offer.early) ctx.changeWriteProtection(null);
   ctx.send(msg2, "ClientHello", {
     ...describeClientHello(hello2),
     retry:
@@ -322,6 +324,8 @@ interface Hs extends Offer13 {
 
 interface AfterEE extends Hs {
   readonly alpnProtocol: string | undefined;
+  /** The server took our 0-RTT data (early_data in EncryptedExtensions). */
+  readonly earlyAccepted: boolean;
 }
 
 /** {EncryptedExtensions}: the server's answers to our extensions, under handshake keys. */
@@ -344,6 +348,14 @@ class ExpectEncryptedExtensions implements HandshakeState {
       }
       alpnProtocol = list[0];
     }
+    // §4.2.10: the server accepts 0-RTT only with the first PSK and its own suite.
+    const earlyAccepted = findExtension(exts, ExtensionType.early_data) !== undefined;
+    if (earlyAccepted && (!this.h.early || !this.h.resumed || this.h.psk?.suite.id !== this.h.suite.id)) {
+      throw TLSError.local(
+        AlertDescription.illegal_parameter,
+        "early_data accepted without a usable 0-RTT offer",
+      );
+    }
     const sni = findExtension(exts, ExtensionType.server_name);
     if (sni && sni.length !== 0)
       throw TLSError.local(AlertDescription.decode_error, "server_name in EncryptedExtensions must be empty");
@@ -364,9 +376,9 @@ class ExpectEncryptedExtensions implements HandshakeState {
             verified: this.h.config.verifier !== null,
           }
         : null;
-      return new ExpectFinished({ ...this.h, alpnProtocol }, null, peer, undefined);
+      return new ExpectFinished({ ...this.h, alpnProtocol, earlyAccepted }, null, peer, undefined);
     }
-    return new ExpectCertificateOrRequest({ ...this.h, alpnProtocol });
+    return new ExpectCertificateOrRequest({ ...this.h, alpnProtocol, earlyAccepted });
   }
 }
 
@@ -488,7 +500,10 @@ class ExpectFinished implements HandshakeState {
     // Our flight, under the client handshake keys; the dummy ChangeCipherSpec goes first (§D.4).
     const cHs = trafficKeys(ctx.crypto, hash, h.clientHs, h.suite.keyLength);
     const hsWrite = new Aead13Protection(ctx.crypto, h.suite.aead, cHs.key, cHs.iv);
-    if (h.hello.sessionId.length > 0) ctx.sendCompatibilityCcs();
+    // Accepted 0-RTT ends with EndOfEarlyData, still under the early keys (§4.5).
+    if (h.earlyAccepted)
+      ctx.send(frameHandshake(HandshakeType.end_of_early_data, new Uint8Array(0)), "EndOfEarlyData");
+    if (h.hello.sessionId.length > 0 && !h.early?.ccsSent) ctx.sendCompatibilityCcs();
     ctx.changeWriteProtection(hsWrite);
 
     let signed: number | undefined;
@@ -546,6 +561,7 @@ class ExpectFinished implements HandshakeState {
         resumed: h.resumed !== undefined,
         ...(h.resumed ? { resumedWith: "psk_dhe_ke" as const } : {}),
         helloRetry: h.retried,
+        ...(h.early ? { earlyData: h.earlyAccepted ? ("accepted" as const) : ("rejected" as const) } : {}),
         clientRandom: h.clientRandom,
         serverRandom: h.serverRandom,
       },

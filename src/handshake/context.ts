@@ -45,6 +45,8 @@ export interface HandshakeInfo {
   resumed: boolean;
   /** How the session was resumed. */
   resumedWith?: "session_id" | "ticket" | "psk_dhe_ke" | "psk_ke";
+  /** TLS 1.3 0-RTT, when the client sent early data: whether the server took it. */
+  earlyData?: "accepted" | "rejected";
   /** TLS 1.3: the server asked for another key share with a HelloRetryRequest. */
   helloRetry?: boolean;
   clientRandom: Uint8Array;
@@ -69,12 +71,14 @@ export interface HandshakeContext {
   sendPostHandshake(msg: HandshakeMessage, name: string, fields?: Fields): void;
   /** Sends ChangeCipherSpec and switches the write side to `protection`. */
   sendChangeCipherSpec(protection: RecordProtection): void;
-  /** Flushes what is queued under the current keys, then switches the write side (TLS 1.3). */
-  changeWriteProtection(protection: RecordProtection): void;
+  /** Flushes what is queued under the current keys, then switches the write side (TLS 1.3; null: plaintext again, after 0-RTT and a HelloRetryRequest). */
+  changeWriteProtection(protection: RecordProtection | null): void;
   /** Sends a dummy ChangeCipherSpec (TLS 1.3 middlebox compatibility) without changing keys. */
   sendCompatibilityCcs(): void;
   /** The peer's ChangeCipherSpec arrived: switch the read side to `protection`. */
   changeReadProtection(protection: RecordProtection): void;
+  /** The version written in record headers from now on (TLS 1.3 0-RTT: 0x0303 after the ClientHello, §5.1). */
+  setRecordVersion(version: number): void;
   /** Fixes the record-layer version for the rest of the connection. */
   setVersion(version: number): void;
   /** An NSS key log line (only delivered when the application listens for it). */
@@ -85,6 +89,11 @@ export interface HandshakeContext {
   complete(info: HandshakeInfo, secrets: Secrets): void;
   /** Server: the client offered 0-RTT, which we reject; skip up to `maxBytes` of its early data (RFC 8446 §4.2.10). */
   rejectEarlyData(maxBytes: number): void;
+  /** Server: take up to `maxBytes` of 0-RTT data, reported as early, until endEarlyData(). */
+  acceptEarlyData(maxBytes: number): void;
+  endEarlyData(): void;
+  /** Client: sends 0-RTT application data under the current (early) keys. */
+  sendEarlyData(data: Uint8Array): void;
   /** A resumable session exists (TLS 1.3 ticket, TLS 1.2 session id or ticket). */
   session(state: SessionState): void;
   /** Number of application data records received so far (for rate limits on post-handshake messages). */

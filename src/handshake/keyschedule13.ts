@@ -146,6 +146,11 @@ export class KeySchedule13 {
     this.earlySecret = hkdfExtract(crypto, hash, new Uint8Array(0), psk ?? this.zeros);
   }
 
+  /** client_early_traffic_secret = Derive-Secret(Early Secret, "c e traffic", ClientHello) (0-RTT). */
+  clientEarlyTraffic(clientHelloHash: Uint8Array): Uint8Array {
+    return deriveSecret(this.crypto, this.hash, this.earlySecret, "c e traffic", clientHelloHash);
+  }
+
   /** Handshake Secret from the (EC)DHE shared secret; returns the two handshake traffic secrets. */
   handshake(sharedSecret: Uint8Array, helloHash: Uint8Array): { client: Uint8Array; server: Uint8Array } {
     const derived = deriveSecret(this.crypto, this.hash, this.earlySecret, "derived", this.emptyHash);

@@ -59,6 +59,7 @@ import { chooseScheme } from "./signing.js";
  */
 
 const TLS13 = ProtocolVersion.TLS1_3;
+const u32 = (n: number) => Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 /** How much rejected 0-RTT data we skip before calling it an attack (OpenSSL's default max_early_data is 16 KiB). */
 const MAX_REJECTED_EARLY_DATA = 4 * (16384 + 256);
 
@@ -183,10 +184,9 @@ export function clientHello13(
   const choice = choose13(config, offered);
   ctx.setVersion(TLS13);
   // We accept no 0-RTT (yet): early data the client sends anyway is skipped, within a bound.
-  if (findExtension(hello.extensions, ExtensionType.early_data)) ctx.rejectEarlyData(MAX_REJECTED_EARLY_DATA);
   const share = offered.shares.find((s) => s.group === choice.group);
   if (share) {
-    return withPsk(ctx, config, offered, msg, undefined, (psk) => {
+    return withPsk(ctx, config, offered, msg, undefined, (psk, early) => {
       ctx.transcript.add(msg.raw);
       return respond(
         ctx,
@@ -197,10 +197,12 @@ export function clientHello13(
         false,
         false,
         psk,
+        early,
       );
     });
   }
-  // §4.1.4 HelloRetryRequest: the transcript restarts from message_hash(ClientHello1).
+  // §4.1.4 HelloRetryRequest: the transcript restarts from message_hash(ClientHello1); early data is refused.
+  if (findExtension(hello.extensions, ExtensionType.early_data)) ctx.rejectEarlyData(MAX_REJECTED_EARLY_DATA);
   ctx.transcript.add(messageHash(ctx.crypto.hash(choice.suite.hash, msg.raw)));
   const hrr = serverHelloMessage(
     hello,
@@ -259,7 +261,7 @@ class ExpectSecondClientHello implements HandshakeState {
     }
     return withPsk(ctx, this.config, offered, msg, this.choice.suite, (psk) => {
       ctx.transcript.add(msg.raw);
-      return respond(ctx, this.config, offered, this.choice, share, this.ccsSent, true, psk);
+      return respond(ctx, this.config, offered, this.choice, share, this.ccsSent, true, psk, false);
     });
   }
 }
@@ -274,7 +276,7 @@ function withPsk(
   offered: Offered13,
   msg: HandshakeMessage,
   fixedSuite: CipherSuite13 | undefined,
-  next: (psk: AcceptedPsk | undefined) => HandshakeState,
+  next: (psk: AcceptedPsk | undefined, early: boolean) => HandshakeState,
 ): HandshakeState {
   const psk = choosePsk(
     ctx.crypto,
@@ -285,12 +287,23 @@ function withPsk(
     offered.serverName,
     fixedSuite,
   );
-  if (!psk || !config.singleUseTickets) return next(psk);
+  // 0-RTT (§4.2.10): only with the first PSK, before any HelloRetryRequest, with the ticket's own
+  // suite, and (replay protection) only the first time a ticket is seen, as the shared store says.
+  const earlyCandidate =
+    psk !== undefined &&
+    findExtension(offered.hello.extensions, ExtensionType.early_data) !== undefined &&
+    config.maxEarlyData > 0 &&
+    psk.state.maxEarlyData > 0 &&
+    psk.index === 0 &&
+    fixedSuite === undefined &&
+    psk.suite.id === psk.state.cipherSuite;
+  if (!psk || (!config.singleUseTickets && !earlyCandidate)) return next(psk, false);
   return afterOr(
     () => config.sessionStore.markUsed(psk.ticketId, config.sessionLifetime),
     false,
     config.onSessionStoreError,
-    (fresh) => next(fresh ? psk : undefined),
+    (fresh) =>
+      config.singleUseTickets && !fresh ? next(undefined, false) : next(psk, earlyCandidate && fresh),
   );
 }
 
@@ -304,10 +317,21 @@ function respond(
   ccsSent: boolean,
   retried: boolean,
   psk: AcceptedPsk | undefined,
+  earlyOk: boolean,
 ): HandshakeState {
   const { suite } = choice;
   const hash = suite.hash;
   const dhe = !psk || psk.dhe;
+  // The early data must be for the same ALPN protocol as the ticket's (§4.2.10).
+  const early = earlyOk && psk !== undefined && choice.alpnProtocol === psk.state.alpnProtocol;
+  const offeredEarly = findExtension(offered.hello.extensions, ExtensionType.early_data) !== undefined;
+  // client_early_traffic_secret is over the ClientHello alone (the transcript now).
+  const earlySecret =
+    early && psk
+      ? new KeySchedule13(ctx.crypto, hash, psk.state.secret).clientEarlyTraffic(
+          ctx.transcript.hash(ctx.crypto, hash),
+        )
+      : undefined;
   const kx = dhe ? ctx.crypto.respond(choice.group, share.keyExchange) : null;
   const random = ctx.crypto.random(32);
   const sh = serverHelloMessage(
@@ -338,10 +362,21 @@ function respond(
   if (offered.hello.sessionId.length > 0 && !ccsSent) ctx.sendCompatibilityCcs();
   ctx.changeWriteProtection(hsWrite);
   const cHs = trafficKeys(ctx.crypto, hash, hs.client, suite.keyLength);
-  ctx.changeReadProtection(new Aead13Protection(ctx.crypto, suite.aead, cHs.key, cHs.iv));
+  const hsRead = new Aead13Protection(ctx.crypto, suite.aead, cHs.key, cHs.iv);
+  if (earlySecret) {
+    // Accepted 0-RTT: the client's records are under its early keys until EndOfEarlyData.
+    ctx.keylog(`CLIENT_EARLY_TRAFFIC_SECRET ${hex(offered.hello.random)} ${hex(earlySecret)}`);
+    const ek = trafficKeys(ctx.crypto, hash, earlySecret, suite.keyLength);
+    ctx.changeReadProtection(new Aead13Protection(ctx.crypto, suite.aead, ek.key, ek.iv));
+    ctx.acceptEarlyData(psk?.state.maxEarlyData ?? 0);
+  } else {
+    if (offeredEarly) ctx.rejectEarlyData(MAX_REJECTED_EARLY_DATA);
+    ctx.changeReadProtection(hsRead);
+  }
 
   // {EncryptedExtensions}
   const ee: Extension[] = [];
+  if (earlySecret) ee.push({ type: ExtensionType.early_data, data: new Uint8Array(0) });
   if (offered.serverName !== undefined) ee.push({ type: ExtensionType.server_name, data: new Uint8Array(0) });
   if (choice.alpnProtocol !== undefined) {
     ee.push({
@@ -351,6 +386,7 @@ function respond(
   }
   ctx.send(encodeEncryptedExtensions(ee), "EncryptedExtensions", {
     ...(choice.alpnProtocol ? { alpn: choice.alpnProtocol } : {}),
+    ...(offeredEarly ? { early_data: earlySecret ? "accepted" : "rejected" } : {}),
   });
 
   // A resumed session is authenticated by the PSK: no CertificateRequest, Certificate, CertificateVerify.
@@ -394,8 +430,10 @@ function respond(
     requested,
     retried,
     psk,
+    early: offeredEarly ? (earlySecret ? "accepted" : "rejected") : undefined,
   };
-  return requested ? new ExpectClientCertificate13(s) : new ExpectClientFinished13(s, null, undefined);
+  const next = requested ? new ExpectClientCertificate13(s) : new ExpectClientFinished13(s, null, undefined);
+  return earlySecret ? new ExpectEndOfEarlyData(next, hsRead) : next;
 }
 
 /** {Certificate} and {CertificateVerify}: the server proves its identity (full handshakes only). */
@@ -419,6 +457,25 @@ function sendCertificate(ctx: HandshakeContext, choice: Choice13, hash: CipherSu
   );
 }
 
+/** Accepted 0-RTT: early data flows (the Connection reports it) until EndOfEarlyData (§4.5). */
+class ExpectEndOfEarlyData implements HandshakeState {
+  readonly name = "ExpectEndOfEarlyData";
+  constructor(
+    private readonly next: HandshakeState,
+    private readonly hsRead: Aead13Protection,
+  ) {}
+  handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
+    const msg = expect(this.name, input, HandshakeType.end_of_early_data);
+    if (msg.body.length !== 0)
+      throw TLSError.local(AlertDescription.decode_error, "EndOfEarlyData must be empty");
+    ctx.received("EndOfEarlyData");
+    ctx.transcript.add(msg.raw);
+    ctx.endEarlyData();
+    ctx.changeReadProtection(this.hsRead);
+    return this.next;
+  }
+}
+
 interface Session13 {
   readonly config: ServerConfig;
   readonly offered: Offered13;
@@ -430,6 +487,7 @@ interface Session13 {
   readonly requested: boolean;
   readonly retried: boolean;
   readonly psk: AcceptedPsk | undefined;
+  readonly early: "accepted" | "rejected" | undefined;
 }
 
 /** {Certificate} from the client (seed step 7), possibly empty. */
@@ -547,6 +605,7 @@ class ExpectClientFinished13 implements HandshakeState {
         resumed: s.psk !== undefined,
         ...(s.psk ? { resumedWith: s.psk.dhe ? ("psk_dhe_ke" as const) : ("psk_ke" as const) } : {}),
         helloRetry: s.retried,
+        ...(s.early ? { earlyData: s.early } : {}),
         clientRandom: s.offered.hello.random,
         serverRandom: s.serverRandom,
       },
@@ -592,7 +651,7 @@ function issueTickets(
       createdAt: Date.now(),
       lifetime: config.sessionLifetime,
       ageAdd: new DataView(ctx.crypto.random(4).buffer).getUint32(0),
-      maxEarlyData: 0,
+      maxEarlyData: config.maxEarlyData,
       ticket: new Uint8Array(0),
       sessionId: new Uint8Array(0),
     };
@@ -604,7 +663,9 @@ function issueTickets(
         ageAdd: state.ageAdd,
         nonce,
         ticket,
-        extensions: [],
+        // §4.6.1: early_data with max_early_data_size when 0-RTT is on.
+        extensions:
+          config.maxEarlyData > 0 ? [{ type: ExtensionType.early_data, data: u32(config.maxEarlyData) }] : [],
       }),
       "NewSessionTicket",
       { lifetime: `${state.lifetime}s`, ticket: `${ticket.length} bytes` },

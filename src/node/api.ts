@@ -21,6 +21,12 @@ export interface ConnectOptions extends ClientOptions, SocketOptions {
    * used once), and new ones are put back from 'session' events. Off unless given.
    */
   sessionCache?: ClientSessionCache;
+  /**
+   * TLS 1.3 0-RTT: data sent with the ClientHello when the session allows it (socket.info.earlyData
+   * says whether the server took it; if not, it is sent again after the handshake). Early data can
+   * be replayed by an attacker: send only what is safe to repeat.
+   */
+  earlyData?: Uint8Array;
 }
 
 /** Opens a TLS client connection (like node:tls connect). 'secureConnect' fires after the handshake. */
@@ -36,7 +42,11 @@ export function connect(options: ConnectOptions, onSecure?: () => void): TLSSock
     if (session) options.sessionCache.delete(cacheKey);
   }
   const socket = options.socket ?? net.connect({ host, port });
-  const conn = new ClientConnection(config, session !== undefined ? { serverName, session } : { serverName });
+  const conn = new ClientConnection(config, {
+    serverName,
+    ...(session !== undefined ? { session } : {}),
+    ...(options.earlyData !== undefined ? { earlyData: options.earlyData } : {}),
+  });
   const tls = new TLSSocket(socket, conn, options);
   const cache = options.sessionCache;
   if (cache) tls.on("session", (s: TLSSession) => cache.set(cacheKey, s));

@@ -41,6 +41,7 @@ export class TLSSocket extends Duplex {
     conn.on("end", () => this.push(null));
     conn.on("keylog", (line) => this.emit("keylog", line));
     conn.on("session", (ticket) => this.emit("session", ticket));
+    conn.on("earlyData", (d) => this.emit("earlyData", Buffer.from(d.buffer, d.byteOffset, d.byteLength)));
     conn.on("trace", (t: TraceEvent) => this.emit("trace", t));
     conn.on("alert", (a: AlertEvent) => this.emit("alert", a));
     conn.on("error", (err) => {

@@ -152,11 +152,12 @@ export class Aead13Protection implements RecordProtection {
     this.aead = crypto.aead(aead, key);
   }
 
-  private nonce(): Uint8Array {
+  /** The nonce for the current sequence number; `advance` moves on (a record that fails to open does not). */
+  private nonce(advance = true): Uint8Array {
     const s = this.seq;
     if (s >= SEQ_MAX)
       throw TLSError.local(AlertDescription.internal_error, "record sequence number exhausted");
-    this.seq = s + 1n;
+    if (advance) this.seq = s + 1n;
     const n = new Uint8Array(12);
     new DataView(n.buffer).setBigUint64(4, s);
     for (let i = 0; i < 12; i++) n[i]! ^= this.iv[i]!;
@@ -202,8 +203,11 @@ export class Aead13Protection implements RecordProtection {
       fragment.length >> 8,
       fragment.length & 0xff,
     );
-    const inner = this.aead.open(this.nonce(), aad, fragment);
+    // The sequence number counts records that authenticate: a server skipping rejected 0-RTT
+    // records by trial decryption (§4.2.10) must not lose step with the client's handshake keys.
+    const inner = this.aead.open(this.nonce(false), aad, fragment);
     if (inner === null) throw TLSError.local(AlertDescription.bad_record_mac, "record authentication failed");
+    this.seq++;
     if (inner.length > MAX_PLAINTEXT + 1)
       throw TLSError.local(AlertDescription.record_overflow, "decrypted record exceeds 2^14 + 1 bytes");
     let end = inner.length - 1;
