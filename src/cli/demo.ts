@@ -644,7 +644,7 @@ function skippedLines(first: Run, second: Run, is13: boolean): string[] {
     out.push(
       "    Still there: a new key exchange (psk_dhe_ke) and the one round trip of TLS 1.3; what",
       "    resumption saves is the certificates, the signatures and the chain checks. (0-RTT early",
-      "    data, which would save the round trip, is not implemented.)",
+      "    data saves the round trip too: opt-in, since it can be replayed; see --max-early-data.)",
     );
   }
   return out;

@@ -66,6 +66,9 @@ session resumption (on by default: TLS 1.2 session ids and RFC 5077 tickets, TLS
   --no-tickets             issue and accept no session tickets (TLS 1.3 then cannot resume)
   --no-session-ids         TLS 1.2: no session ids (no server-side session cache)
   --single-use-tickets     a ticket resumes at most once (recorded in the session store)
+  --max-early-data BYTES   TLS 1.3 0-RTT: accept up to BYTES of early data from resuming clients
+                           (only on a ticket's first use; default 0 = off). Early data can be
+                           replayed: the --www page and --trace say when data came early
   --session-store URL      where sessions live: memory: (default, this process) or
                            redis://HOST:PORT (shared by a fleet; it may share ticket keys too).
                            A failing store is reported (one line a second at most) and the
@@ -88,6 +91,7 @@ const SERVER_OPTIONS = {
   "no-tickets": { type: "boolean" },
   "no-session-ids": { type: "boolean" },
   "single-use-tickets": { type: "boolean" },
+  "max-early-data": { type: "string" },
   "session-store": { type: "string" },
 } as const;
 
@@ -208,6 +212,13 @@ export async function runServer(argv: readonly string[], io: Output = stdio): Pr
   }
   if (v["no-session-ids"]) resumption.sessionIds = false;
   if (v["single-use-tickets"]) resumption.singleUseTickets = true;
+  if (v["max-early-data"] !== undefined) {
+    const n = Number(v["max-early-data"]);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+      throw new UsageError("--max-early-data takes a number of bytes");
+    if (n > 0 && v["no-tickets"]) throw new UsageError("--max-early-data needs session tickets");
+    resumption.maxEarlyData = n;
+  }
   // Store failures: one line each, at most one a second; the handshakes go on without resumption.
   const storeLog = new RateLimitedLog((line) => io.err(line));
   const onStoreError = (e: unknown): void =>
@@ -303,7 +314,16 @@ export async function runServer(argv: readonly string[], io: Output = stdio): Pr
     sock.on("error", (err) =>
       io.err(`typetls: connection #${id} from ${peer} failed: ${describeError(err)}`),
     );
+    // 0-RTT data arrives before 'secure'; it is served like the rest, once the handshake is done.
+    const early: Buffer[] = [];
+    sock.on("earlyData", (d: Buffer) => {
+      early.push(d);
+      if (v.trace) io.err(`typetls: trace: #${id} ${peer} early data: ${d.length} bytes`);
+    });
     sock.once("secure", () => {
+      queueMicrotask(() => {
+        for (const d of early.splice(0)) sock.emit("data", d);
+      });
       if (v.www) serveWww(sock, (line) => io.err(`typetls: connection #${id} from ${peer}: ${line}`));
       else if (!v["key-update"]) serveEcho(sock);
       else

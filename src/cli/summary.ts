@@ -54,6 +54,7 @@ export function summaryFields(info: HandshakeInfo, side: "client" | "server"): [
     ["extended master secret", info.version === TLS13 ? "n/a (TLS 1.3)" : yesNo(info.extendedMasterSecret)],
     ["resumed", resumedText(info)],
   );
+  if (info.earlyData) f.push(["early data", info.earlyData]);
   return f;
 }
 
