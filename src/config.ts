@@ -121,7 +121,10 @@ export interface ServerOptions extends CommonOptions {
    * reported apart, through the 'earlyData' event, for the application to treat with care.
    */
   maxEarlyData?: number;
-  /** TLS 1.3: also accept psk_ke resumption (no fresh key exchange, no forward secrecy). Default false. */
+  /**
+   * TLS 1.3: resume with psk_ke (no fresh key exchange: cheaper, but no forward secrecy for the
+   * resumed session) when the client offers it. Default false (psk_dhe_ke only).
+   */
   allowPskOnlyResumption?: boolean;
   /** Called when the session store fails; the handshake goes on without resumption. */
   onSessionStoreError?: (error: unknown) => void;

@@ -66,8 +66,11 @@ export function choosePsk(
     throw TLSError.local(AlertDescription.missing_extension, "pre_shared_key without psk_key_exchange_modes");
   const offered = preSharedKey.decodeClient(ext);
   if (!config.sessionTickets) return undefined;
-  const dhe = modes.includes(PskKeyExchangeMode.psk_dhe_ke);
-  if (!dhe && !(config.allowPskOnlyResumption && modes.includes(PskKeyExchangeMode.psk_ke))) return undefined;
+  // psk_ke (no new key exchange, so no forward secrecy for the resumed session) only when the
+  // operator allows it, and then it is preferred: that is what allowing it is for.
+  const pskOnly = config.allowPskOnlyResumption && modes.includes(PskKeyExchangeMode.psk_ke);
+  const dhe = !pskOnly && modes.includes(PskKeyExchangeMode.psk_dhe_ke);
+  if (!dhe && !pskOnly) return undefined;
 
   for (let i = 0; i < offered.identities.length; i++) {
     const id = offered.identities[i]!;

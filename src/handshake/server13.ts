@@ -592,7 +592,7 @@ class ExpectClientFinished13 implements HandshakeState {
         version: TLS13,
         protocol: "TLSv1.3",
         cipherSuite: suite,
-        group: s.choice.group,
+        ...(s.psk && !s.psk.dhe ? {} : { group: s.choice.group }),
         ...(s.offered.serverName !== undefined ? { serverName: s.offered.serverName } : {}),
         ...(s.choice.alpnProtocol !== undefined ? { alpnProtocol: s.choice.alpnProtocol } : {}),
         peerCertificates: peerCertificates,
