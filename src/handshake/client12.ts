@@ -13,9 +13,10 @@ import { TLSError } from "../errors.js";
 import { Aead12Protection } from "../record/protection.js";
 import type { SessionState } from "../session/session.js";
 import { type CipherSuite, suiteById } from "../suites.js";
-import { concat, constantTimeEqual, equalBytes } from "../wire/bytes.js";
+import { concat, equalBytes } from "../wire/bytes.js";
 import { expect, hex, type PeerIdentity, unexpected, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
+import { checkFinished12, sendFinished12 } from "./finished12.js";
 import { decodeCertificate12, encodeCertificate12 } from "./messages/certificate.js";
 import {
   type CertificateRequest12,
@@ -26,7 +27,6 @@ import {
 import type { ClientHello } from "./messages/client-hello.js";
 import { alpn, ecPointFormats, empty, extensionName, renegotiationInfo } from "./messages/extensions.js";
 import type { HandshakeMessage } from "./messages/framing.js";
-import { decodeNewSessionTicket12 } from "./messages/new-session-ticket12.js";
 import type { ServerHello } from "./messages/server-hello.js";
 import {
   decodeServerKeyExchange,
@@ -34,15 +34,13 @@ import {
   encodeEcdhParams,
 } from "./messages/server-key-exchange.js";
 import {
-  decodeFinished,
   decodeHelloRequest,
   decodeServerHelloDone,
   encodeCertificateVerify,
   encodeClientKeyExchange,
-  encodeFinished,
 } from "./messages/simple.js";
-import { exporter12Secrets, keyBlock12, masterSecret12, verifyData12 } from "./prf12.js";
-import { abbreviatedClient12, sessionState12 } from "./resume12.js";
+import { exporter12Secrets, keyBlock12, masterSecret12 } from "./prf12.js";
+import { abbreviatedClient12, receiveTicket12, sessionState12 } from "./resume12.js";
 import { makeRsaPreMaster } from "./rsa-kx.js";
 import { checkPeerScheme, chooseScheme, curveAccepted, keyFitsSuite } from "./signing.js";
 
@@ -394,14 +392,7 @@ class ExpectServerHelloDone implements HandshakeState {
     ctx.sendChangeCipherSpec(
       new Aead12Protection(ctx.crypto, suite, keys.clientWriteKey, keys.clientWriteIv),
     );
-    const verifyData = verifyData12(
-      ctx.crypto,
-      suite.hash,
-      master,
-      "client finished",
-      ctx.transcript.hash(ctx.crypto, suite.hash),
-    );
-    ctx.send(encodeFinished(verifyData), "Finished", { verify_data: `${verifyData.length} bytes` });
+    sendFinished12(ctx, suite.hash, master, "client");
 
     const done: Done = { ...n, peer: this.peer, kx, master, signer, requested: this.request !== null };
     return new ExpectChangeCipherSpec(
@@ -436,12 +427,7 @@ class ExpectChangeCipherSpec implements HandshakeState {
       input.kind === "handshake" &&
       input.msg.type === HandshakeType.new_session_ticket
     ) {
-      const nst = decodeNewSessionTicket12(input.msg.body);
-      ctx.received("NewSessionTicket", {
-        lifetime: `${nst.lifetimeHint}s`,
-        ticket: `${nst.ticket.length} bytes`,
-      });
-      ctx.transcript.add(input.msg.raw);
+      const nst = receiveTicket12(ctx, input.msg);
       return new ExpectChangeCipherSpec(this.d, this.read, nst.ticket, nst.lifetimeHint);
     }
     if (input.kind !== "ccs") throw unexpected(this.name, input);
@@ -465,18 +451,7 @@ class ExpectFinished implements HandshakeState {
   handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
     const d = this.d;
     const msg = expect(this.name, input, HandshakeType.finished);
-    const got = decodeFinished(msg.body, 12);
-    const want = verifyData12(
-      ctx.crypto,
-      d.suite.hash,
-      d.master,
-      "server finished",
-      ctx.transcript.hash(ctx.crypto, d.suite.hash),
-    );
-    if (!constantTimeEqual(got, want))
-      throw TLSError.local(AlertDescription.decrypt_error, "server Finished does not verify");
-    ctx.received("Finished", { verify_data: "verified" });
-    ctx.transcript.add(msg.raw);
+    checkFinished12(ctx, msg, d.suite.hash, d.master, "server");
     ctx.complete(
       {
         version: ProtocolVersion.TLS1_2,

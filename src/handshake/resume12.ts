@@ -10,21 +10,24 @@ import {
   sessionAlive,
 } from "../session/session.js";
 import { type CipherSuite, suiteById } from "../suites.js";
-import { constantTimeEqual } from "../wire/bytes.js";
 import { parseCertificate } from "../x509/certificate.js";
 // Cyclic with server12/client12 (which start resumption here); used only at call time.
 import { ClientEstablished12 } from "./client12.js";
 import { expect, type PeerIdentity, unexpected } from "./common.js";
 import type { HandshakeContext, HandshakeInfo, HandshakeState, Incoming } from "./context.js";
+import { checkFinished12, sendFinished12 } from "./finished12.js";
 import type { ClientHello } from "./messages/client-hello.js";
 import { alpn, type Extension, empty, renegotiationInfo } from "./messages/extensions.js";
 import type { HandshakeMessage } from "./messages/framing.js";
-import { decodeNewSessionTicket12, encodeNewSessionTicket12 } from "./messages/new-session-ticket12.js";
+import {
+  decodeNewSessionTicket12,
+  encodeNewSessionTicket12,
+  type NewSessionTicket12,
+} from "./messages/new-session-ticket12.js";
 import { encodeServerHello, type ServerHello } from "./messages/server-hello.js";
-import { decodeFinished, encodeFinished } from "./messages/simple.js";
 import { DOWNGRADE_TLS12 } from "./messages/tls13.js";
 import { afterOr } from "./pending.js";
-import { exporter12Secrets, keyBlock12, verifyData12 } from "./prf12.js";
+import { exporter12Secrets, keyBlock12 } from "./prf12.js";
 import { chooseAlpn, type Offered, ServerEstablished12 } from "./server12.js";
 
 /**
@@ -61,6 +64,17 @@ export function sessionState12(
     ticket: new Uint8Array(0),
     sessionId,
   };
+}
+
+/** The client reads an RFC 5077 NewSessionTicket (before the server's ChangeCipherSpec). */
+export function receiveTicket12(ctx: HandshakeContext, msg: HandshakeMessage): NewSessionTicket12 {
+  const nst = decodeNewSessionTicket12(msg.body);
+  ctx.received("NewSessionTicket", {
+    lifetime: `${nst.lifetimeHint}s`,
+    ticket: `${nst.ticket.length} bytes`,
+  });
+  ctx.transcript.add(msg.raw);
+  return nst;
 }
 
 export function sendTicket12(ctx: HandshakeContext, config: ServerConfig, state: SessionState): void {
@@ -201,14 +215,7 @@ export function abbreviatedServer12(
     suite.fixedIvLength,
   );
   ctx.sendChangeCipherSpec(new Aead12Protection(ctx.crypto, suite, keys.serverWriteKey, keys.serverWriteIv));
-  const verifyData = verifyData12(
-    ctx.crypto,
-    suite.hash,
-    state.secret,
-    "server finished",
-    ctx.transcript.hash(ctx.crypto, suite.hash),
-  );
-  ctx.send(encodeFinished(verifyData), "Finished", { verify_data: `${verifyData.length} bytes` });
+  sendFinished12(ctx, suite.hash, state.secret, "server");
   const r: Resumed12 = {
     suite,
     state,
@@ -252,12 +259,7 @@ class ExpectPeerCcs implements HandshakeState {
       input.kind === "handshake" &&
       input.msg.type === HandshakeType.new_session_ticket
     ) {
-      const nst = decodeNewSessionTicket12(input.msg.body);
-      ctx.received("NewSessionTicket", {
-        lifetime: `${nst.lifetimeHint}s`,
-        ticket: `${nst.ticket.length} bytes`,
-      });
-      ctx.transcript.add(input.msg.raw);
+      const nst = receiveTicket12(ctx, input.msg);
       return new ExpectPeerCcs(this.r, this.peer, {
         expected: false,
         received: nst.ticket,
@@ -283,18 +285,7 @@ class ExpectPeerFinished implements HandshakeState {
   handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
     const { r } = this;
     const msg = expect(this.name, input, HandshakeType.finished);
-    const got = decodeFinished(msg.body, 12);
-    const want = verifyData12(
-      ctx.crypto,
-      r.suite.hash,
-      r.state.secret,
-      `${this.peer} finished`,
-      ctx.transcript.hash(ctx.crypto, r.suite.hash),
-    );
-    if (!constantTimeEqual(got, want))
-      throw TLSError.local(AlertDescription.decrypt_error, `${this.peer} Finished does not verify`);
-    ctx.received("Finished", { verify_data: "verified" });
-    ctx.transcript.add(msg.raw);
+    checkFinished12(ctx, msg, r.suite.hash, r.state.secret, this.peer);
     if (this.peer === "server") {
       // The client answers: ChangeCipherSpec and its Finished.
       const keys = keyBlock12(
@@ -309,14 +300,7 @@ class ExpectPeerFinished implements HandshakeState {
       ctx.sendChangeCipherSpec(
         new Aead12Protection(ctx.crypto, r.suite, keys.clientWriteKey, keys.clientWriteIv),
       );
-      const vd = verifyData12(
-        ctx.crypto,
-        r.suite.hash,
-        r.state.secret,
-        "client finished",
-        ctx.transcript.hash(ctx.crypto, r.suite.hash),
-      );
-      ctx.send(encodeFinished(vd), "Finished", { verify_data: `${vd.length} bytes` });
+      sendFinished12(ctx, r.suite.hash, r.state.secret, "client");
     }
     const certificates = r.state.peerCertificates.map((der) => parseCertificate(der));
     const info: HandshakeInfo = {

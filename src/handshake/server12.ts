@@ -13,10 +13,11 @@ import type { KeyShare } from "../crypto/provider.js";
 import { TLSError } from "../errors.js";
 import { Aead12Protection } from "../record/protection.js";
 import { type CipherSuite, TLS_EMPTY_RENEGOTIATION_INFO_SCSV } from "../suites.js";
-import { concat, constantTimeEqual } from "../wire/bytes.js";
+import { concat } from "../wire/bytes.js";
 import { checkHostname } from "../x509/hostname.js";
 import { expect, hex, type PeerIdentity, unexpected, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
+import { checkFinished12, sendFinished12 } from "./finished12.js";
 import { decodeCertificate12, encodeCertificate12 } from "./messages/certificate.js";
 import {
   ClientCertificateType,
@@ -41,12 +42,10 @@ import { encodeEcdhParams, encodeServerKeyExchange } from "./messages/server-key
 import {
   decodeCertificateVerify,
   decodeClientKeyExchange,
-  decodeFinished,
-  encodeFinished,
   encodeServerHelloDone,
 } from "./messages/simple.js";
 import { DOWNGRADE_TLS12 } from "./messages/tls13.js";
-import { exporter12Secrets, keyBlock12, masterSecret12, verifyData12 } from "./prf12.js";
+import { exporter12Secrets, keyBlock12, masterSecret12 } from "./prf12.js";
 import {
   abbreviatedServer12,
   resumeOrNot12,
@@ -463,18 +462,7 @@ class ExpectFinished implements HandshakeState {
   handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
     const k = this.k;
     const msg = expect(this.name, input, HandshakeType.finished);
-    const got = decodeFinished(msg.body, 12);
-    const want = verifyData12(
-      ctx.crypto,
-      k.suite.hash,
-      k.master,
-      "client finished",
-      ctx.transcript.hash(ctx.crypto, k.suite.hash),
-    );
-    if (!constantTimeEqual(got, want))
-      throw TLSError.local(AlertDescription.decrypt_error, "client Finished does not verify");
-    ctx.received("Finished", { verify_data: "verified" });
-    ctx.transcript.add(msg.raw);
+    checkFinished12(ctx, msg, k.suite.hash, k.master, "client");
 
     const state = sessionState12(
       k.suite.id,
@@ -488,14 +476,7 @@ class ExpectFinished implements HandshakeState {
     // RFC 5077 §3.3: the new ticket goes before ChangeCipherSpec.
     if (k.issueTicket) sendTicket12(ctx, k.config, state);
     ctx.sendChangeCipherSpec(this.write);
-    const verifyData = verifyData12(
-      ctx.crypto,
-      k.suite.hash,
-      k.master,
-      "server finished",
-      ctx.transcript.hash(ctx.crypto, k.suite.hash),
-    );
-    ctx.send(encodeFinished(verifyData), "Finished", { verify_data: `${verifyData.length} bytes` });
+    sendFinished12(ctx, k.suite.hash, k.master, "server");
 
     ctx.complete(
       {
