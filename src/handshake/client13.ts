@@ -483,12 +483,7 @@ class ExpectFinished implements HandshakeState {
     const h = this.h;
     const hash = h.suite.hash;
     const msg = expect(this.name, input, HandshakeType.finished);
-    const got = decodeFinished(msg.body, hashLength(hash));
-    const want = finishedMac(ctx.crypto, hash, h.serverHs, ctx.transcript.hash(ctx.crypto, hash));
-    if (!constantTimeEqual(got, want))
-      throw TLSError.local(AlertDescription.decrypt_error, "server Finished does not verify");
-    ctx.received("Finished", { verify_data: "verified" });
-    ctx.transcript.add(msg.raw);
+    checkFinished13(ctx, msg, hash, h.serverHs, "server");
 
     const app = h.schedule.application(ctx.transcript.hash(ctx.crypto, hash));
     ctx.keylog(`CLIENT_TRAFFIC_SECRET_0 ${hex(h.clientRandom)} ${hex(app.client)}`);
@@ -600,6 +595,25 @@ export function checkCertificateVerify13(
   }
   ctx.transcript.add(msg.raw);
   return cv.scheme;
+}
+
+/**
+ * {Finished} from the peer (§4.4.4), either role: HMAC(finished_key of its handshake traffic
+ * secret, transcript so far), compared in constant time; then added to the transcript.
+ */
+export function checkFinished13(
+  ctx: HandshakeContext,
+  msg: HandshakeMessage,
+  hash: CipherSuite13["hash"],
+  peerHandshakeSecret: Uint8Array,
+  sender: "server" | "client",
+): void {
+  const got = decodeFinished(msg.body, hashLength(hash));
+  const want = finishedMac(ctx.crypto, hash, peerHandshakeSecret, ctx.transcript.hash(ctx.crypto, hash));
+  if (!constantTimeEqual(got, want))
+    throw TLSError.local(AlertDescription.decrypt_error, `${sender} Finished does not verify`);
+  ctx.received("Finished", { verify_data: "verified" });
+  ctx.transcript.add(msg.raw);
 }
 
 /** How many post-handshake messages (KeyUpdate, NewSessionTicket) a peer may send between two application data records. */

@@ -13,10 +13,10 @@ import { TLSError } from "../errors.js";
 import { Aead13Protection } from "../record/protection.js";
 import { encodeSessionState, type SessionState } from "../session/session.js";
 import type { CipherSuite13 } from "../suites.js";
-import { constantTimeEqual, equalBytes } from "../wire/bytes.js";
+import { equalBytes } from "../wire/bytes.js";
 import { parseCertificate } from "../x509/certificate.js";
 import { checkHostname } from "../x509/hostname.js";
-import { checkCertificateVerify13, Established13 } from "./client13.js";
+import { checkCertificateVerify13, checkFinished13, Established13 } from "./client13.js";
 import { expect, hex, type PeerIdentity, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
 import { exporter13, finishedMac, KeySchedule13, ticketPsk, trafficKeys } from "./keyschedule13.js";
@@ -36,7 +36,7 @@ import {
 } from "./messages/extensions.js";
 import type { HandshakeMessage } from "./messages/framing.js";
 import { encodeServerHello, type ServerHello } from "./messages/server-hello.js";
-import { decodeFinished, encodeCertificateVerify, encodeFinished } from "./messages/simple.js";
+import { encodeCertificateVerify, encodeFinished } from "./messages/simple.js";
 import {
   certificateVerifyContent,
   decodeCertificate13,
@@ -564,12 +564,7 @@ class ExpectClientFinished13 implements HandshakeState {
     const { suite } = s.choice;
     const hash = suite.hash;
     const msg = expect(this.name, input, HandshakeType.finished);
-    const got = decodeFinished(msg.body, hashLength(hash));
-    const want = finishedMac(ctx.crypto, hash, s.clientHs, ctx.transcript.hash(ctx.crypto, hash));
-    if (!constantTimeEqual(got, want))
-      throw TLSError.local(AlertDescription.decrypt_error, "client Finished does not verify");
-    ctx.received("Finished", { verify_data: "verified" });
-    ctx.transcript.add(msg.raw);
+    checkFinished13(ctx, msg, hash, s.clientHs, "client");
     const resumption = s.schedule.resumption(ctx.transcript.hash(ctx.crypto, hash));
     s.schedule.forget();
     const cAp = trafficKeys(ctx.crypto, hash, s.app.client, suite.keyLength);
