@@ -59,10 +59,22 @@ export interface CommonOptions {
   /** RFC 7627: refuse peers without extended_master_secret. Default true. */
   requireExtendedMasterSecret?: boolean;
   crypto?: CryptoProvider;
-  /** Largest handshake message accepted (bytes). Default 64 KiB. */
+  /** Largest handshake message accepted from the peer, Certificate aside (bytes). Default 64 KiB. */
   maxHandshakeMessageSize?: number;
   /** Largest number of certificates accepted in a peer's chain. Default 10. */
   maxCertificateChainLength?: number;
+  /** Largest Certificate message accepted from the peer (bytes; the whole chain). Default 100 KiB, as OpenSSL's max_cert_list. */
+  maxCertificateChainSize?: number;
+  /**
+   * Most bytes received from the peer and not yet processed that the connection will hold: while it
+   * is paused, waits for the session store, or has done `maxRecordsPerRead` records. Default 256 KiB;
+   * at least 32 KiB (two records).
+   */
+  maxBufferedCiphertext?: number;
+  /** Most bytes of application data written before the handshake completed that the connection will hold. Default 1 MiB. */
+  maxBufferedPlaintext?: number;
+  /** Most records processed by one receive() call; the rest wait for the next call. Default 64. */
+  maxRecordsPerRead?: number;
 }
 
 export interface CertKeyPair {
@@ -204,6 +216,14 @@ export const DEFAULT_SIGNATURE_SCHEMES: readonly SignatureScheme[] = [
   SignatureScheme.rsa_pkcs1_sha512,
 ];
 
+/** A whole-number limit option: its default when unset, a ConfigError below `min` or above 2^31. */
+function limit(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > 0x7fffffff)
+    throw new ConfigError(`${name} must be a whole number from ${min} to 2^31-1`);
+  return value;
+}
+
 abstract class CommonConfig {
   readonly crypto: CryptoProvider;
   readonly minVersion: number;
@@ -223,6 +243,10 @@ abstract class CommonConfig {
   readonly requireExtendedMasterSecret: boolean;
   readonly maxHandshakeMessageSize: number;
   readonly maxCertificateChainLength: number;
+  readonly maxCertificateChainSize: number;
+  readonly maxBufferedCiphertext: number;
+  readonly maxBufferedPlaintext: number;
+  readonly maxRecordsPerRead: number;
 
   constructor(o: CommonOptions) {
     this.crypto = o.crypto ?? nodeCrypto;
@@ -301,8 +325,12 @@ abstract class CommonConfig {
         throw new ConfigError(`invalid ALPN protocol "${p}"`);
     }
     this.requireExtendedMasterSecret = o.requireExtendedMasterSecret ?? true;
-    this.maxHandshakeMessageSize = o.maxHandshakeMessageSize ?? 65536;
-    this.maxCertificateChainLength = o.maxCertificateChainLength ?? 10;
+    this.maxHandshakeMessageSize = limit("maxHandshakeMessageSize", o.maxHandshakeMessageSize, 65536, 256);
+    this.maxCertificateChainLength = limit("maxCertificateChainLength", o.maxCertificateChainLength, 10, 1);
+    this.maxCertificateChainSize = limit("maxCertificateChainSize", o.maxCertificateChainSize, 102400, 256);
+    this.maxBufferedCiphertext = limit("maxBufferedCiphertext", o.maxBufferedCiphertext, 262144, 32768);
+    this.maxBufferedPlaintext = limit("maxBufferedPlaintext", o.maxBufferedPlaintext, 1048576, 0);
+    this.maxRecordsPerRead = limit("maxRecordsPerRead", o.maxRecordsPerRead, 64, 1);
   }
 
   protected loadCertifiedKey(pair: CertKeyPair): CertifiedKey {

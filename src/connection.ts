@@ -71,9 +71,17 @@ export interface ConnectionEvents {
 export type ConnectionState = "handshaking" | "established" | "closing" | "closed";
 
 const MAX_WARNING_ALERTS = 8;
-/** Bytes a peer may send while the handshake waits for the session store. */
-const MAX_BUFFERED_WHILE_WAITING = 64 * 1024;
 const MAX_EMPTY_RECORDS = 32;
+const EMPTY = new Uint8Array(0);
+
+/** The per-connection limits (see CommonOptions in config.ts). */
+export interface ConnectionLimits {
+  readonly maxHandshakeMessageSize: number;
+  readonly maxCertificateChainSize: number;
+  readonly maxBufferedCiphertext: number;
+  readonly maxBufferedPlaintext: number;
+  readonly maxRecordsPerRead: number;
+}
 
 /**
  * The sans-IO connection: bytes in (receive), bytes out (takeOutgoing), events in between. It
@@ -106,6 +114,9 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   private compatCcsSeen = false;
   /** A state is waiting for an asynchronous answer; input waits in the buffers. */
   private suspended = false;
+  /** The application asked for no more data for now (pause()); input waits in the buffers. */
+  private paused = false;
+  private pendingAppBytes = 0;
   /** Bytes of rejected 0-RTT data the peer may still send (server side). */
   private earlyDataBudget = 0;
   /** Server: bytes of accepted 0-RTT data still allowed (-1: none is being accepted). */
@@ -118,10 +129,10 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
 
   constructor(
     protected readonly crypto: CryptoProvider,
-    maxHandshakeMessageSize: number,
+    private readonly limits: ConnectionLimits,
   ) {
     super();
-    this.reassembler = new HandshakeReassembler(maxHandshakeMessageSize);
+    this.reassembler = new HandshakeReassembler(limits);
     this.ctx = this.makeContext();
   }
 
@@ -144,27 +155,72 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
 
   // ---- input ----------------------------------------------------------------------------------
 
-  /** Feeds bytes from the peer, in any chunking. Never throws. */
-  receive(bytes: Uint8Array): void {
+  /**
+   * Feeds bytes from the peer, in any chunking, and processes up to `maxRecordsPerRead` records.
+   * Returns true when everything received has been processed; false when input is left waiting (the
+   * record budget was used up, the connection is paused, or it waits for the session store): call
+   * receive() again, with more bytes or none, once the application is ready (the Node adapter does
+   * so on the next turn of the event loop and stops reading the socket meanwhile). At most
+   * `maxBufferedCiphertext` bytes may wait; more is a fatal error. Never throws.
+   */
+  receive(bytes: Uint8Array = EMPTY): boolean {
     this.start();
-    if (this.phase === "closed" || this.receivedCloseNotify) return;
+    if (this.phase === "closed" || this.receivedCloseNotify) return true;
+    let done = true;
     this.guard(() => {
       this.deframer.push(bytes);
-      if (this.suspended && this.deframer.buffered > MAX_BUFFERED_WHILE_WAITING) {
-        throw TLSError.local(AlertDescription.unexpected_message, "too much data while the handshake waits");
+      if (this.deframer.buffered > this.limits.maxBufferedCiphertext) {
+        throw TLSError.local(
+          AlertDescription.internal_error,
+          `more than ${this.limits.maxBufferedCiphertext} received bytes waiting to be processed`,
+        );
       }
-      this.drain();
+      done = this.drain();
       this.flush();
     });
+    return done || this.connectionState === "closed";
   }
 
-  /** Processes what is buffered: whole handshake messages first, then records; stops while suspended. */
-  private drain(): void {
+  /** Bytes received and not yet processed. */
+  get bufferedInput(): number {
+    return this.deframer.buffered;
+  }
+
+  /**
+   * Stops delivering data (and processing input) after the current record, until resume(): the
+   * application's backpressure. Input received meanwhile waits, within `maxBufferedCiphertext`.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Undoes pause() and processes what waits, as receive() does; returns the same. */
+  resume(): boolean {
+    this.paused = false;
+    return this.receive();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** The handshake waits for the session store: input is buffered and processed when it answers. */
+  get isWaiting(): boolean {
+    return this.suspended;
+  }
+
+  /**
+   * Processes what is buffered: whole handshake messages first, then records; stops while suspended
+   * or paused, or after `maxRecordsPerRead` records. True when nothing processable is left.
+   */
+  private drain(budget = this.limits.maxRecordsPerRead): boolean {
     this.drainHandshake();
     for (;;) {
-      if (this.suspended || this.phase === "closed" || this.receivedCloseNotify) break;
+      if (this.phase === "closed" || this.receivedCloseNotify) return true;
+      if (this.suspended || this.paused) return this.deframer.buffered === 0;
+      if (budget-- === 0) return this.deframer.buffered === 0;
       const rec = this.deframer.next();
-      if (!rec) break;
+      if (!rec) return true;
       this.processRecord(rec);
     }
   }
@@ -190,7 +246,14 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       this.compatCcsSeen = true;
       return;
     }
-    if (this.readProtection) {
+    const plainAlert =
+      this.version === 0x0304 &&
+      this.info_ === null &&
+      rec.type === ContentType.alert &&
+      rec.fragment.length === 2;
+    if (this.readProtection && !plainAlert) {
+      // (A TLS 1.3 peer that fails before it has our keys, e.g. on our ServerHello, can only send its
+      // alert in the clear: it is read as such during the handshake, to report the peer's reason.)
       let opened: { type: ContentType; fragment: Uint8Array };
       try {
         opened = this.readProtection.open(rec.type, rec.version, rec.fragment);
@@ -324,7 +387,8 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
         this.wait(this.state);
         return;
       }
-      this.drain();
+      // What arrived meanwhile is bounded by maxBufferedCiphertext: processed at once.
+      this.drain(Number.POSITIVE_INFINITY);
       this.flush();
     });
   }
@@ -335,7 +399,7 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
     if (a.description === AlertDescription.close_notify) {
       this.receivedCloseNotify = true;
       if (this.sentCloseNotify) {
-        this.phase = "closed";
+        this.ended();
         this.emit("end");
         this.emit("close");
         return;
@@ -367,7 +431,7 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
     }
     const err = TLSError.peer(a.description);
     this.error_ = err;
-    this.phase = "closed";
+    this.ended();
     this.emit("error", err);
     this.emit("close");
   }
@@ -379,7 +443,13 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
     if (this.phase === "closed" || this.sentCloseNotify) throw new Error("write after close");
     if (data.length === 0) return;
     if (!this.info_) {
+      if (this.pendingAppBytes + data.length > this.limits.maxBufferedPlaintext) {
+        throw new RangeError(
+          `more than maxBufferedPlaintext (${this.limits.maxBufferedPlaintext}) bytes written before the handshake completed`,
+        );
+      }
       this.pendingAppData.push(data);
+      this.pendingAppBytes += data.length;
       return;
     }
     this.guard(() => {
@@ -404,9 +474,10 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       if (this.info_) this.flushAppData();
       this.sendAlert({ level: AlertLevel.warning, description: AlertDescription.close_notify });
       this.sentCloseNotify = true;
-      this.phase = this.receivedCloseNotify ? "closed" : "closing";
+      this.phase = "closing";
+      if (this.receivedCloseNotify) this.ended();
       this.flush();
-      if (this.phase === "closed") this.emit("close");
+      if (this.connectionState === "closed") this.emit("close");
     });
   }
 
@@ -501,6 +572,7 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   private flushAppData(): void {
     const pending = this.pendingAppData;
     this.pendingAppData = [];
+    this.pendingAppBytes = 0;
     for (const d of pending) this.writeRecords(ContentType.application_data, d);
   }
 
@@ -549,10 +621,28 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       }
     }
     this.error_ = err;
-    this.phase = "closed";
-    this.state = null;
+    this.ended();
     this.emit("error", err);
     this.emit("close");
+  }
+
+  /**
+   * The connection is over: nothing more is read or written, so its keys and secrets are zeroed
+   * (those in node:crypto KeyObjects are dropped for the collector) and its buffers let go.
+   */
+  private ended(): void {
+    this.phase = "closed";
+    this.readProtection?.wipe();
+    this.writeProtection?.wipe();
+    this.readProtection = null;
+    this.writeProtection = null;
+    this.secrets?.wipe();
+    this.secrets = null;
+    this.state?.wipe?.();
+    this.state = null;
+    this.pendingAppData = [];
+    this.pendingAppBytes = 0;
+    this.earlyDataWanted = null;
   }
 
   private makeContext(): HandshakeContext {
@@ -579,11 +669,13 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       sendChangeCipherSpec(protection: RecordProtection) {
         self.flushHandshake();
         self.writeRecords(ContentType.change_cipher_spec, Uint8Array.of(1));
+        self.writeProtection?.wipe();
         self.writeProtection = protection;
         self.emit("trace", { direction: "send", message: "ChangeCipherSpec", fields: {} });
       },
       changeWriteProtection(protection: RecordProtection | null) {
         self.flushHandshake();
+        self.writeProtection?.wipe();
         self.writeProtection = protection;
       },
       sendCompatibilityCcs() {
@@ -603,6 +695,7 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
             "handshake data left over at a key change",
           );
         }
+        self.readProtection?.wipe();
         self.readProtection = protection;
       },
       setRecordVersion(version: number) {
@@ -678,7 +771,7 @@ export class ClientConnection extends Connection {
     readonly config: ClientConfig,
     options: { serverName?: string; session?: TLSSession | Uint8Array | string; earlyData?: Uint8Array } = {},
   ) {
-    super(config.crypto, config.maxHandshakeMessageSize);
+    super(config.crypto, config);
     this.serverName = options.serverName;
     this.session = options.session !== undefined ? TLSSession.from(options.session) : undefined;
     this.earlyData = options.earlyData;
@@ -694,7 +787,7 @@ export class ClientConnection extends Connection {
 export class ServerConnection extends Connection {
   readonly role = "server" as const;
   constructor(readonly config: ServerConfig) {
-    super(config.crypto, config.maxHandshakeMessageSize);
+    super(config.crypto, config);
   }
   protected firstState(): HandshakeState {
     return new ExpectClientHello(this.config);

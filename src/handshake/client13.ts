@@ -563,6 +563,7 @@ class ExpectFinished implements HandshakeState {
       {
         exporter: (label, context, length) =>
           exporter13(ctx.crypto, hash, exporterSecret, label, context ?? new Uint8Array(0), length),
+        wipe: () => exporterSecret.fill(0),
       },
     );
     return new Established13("client", h.suite, app.client, app.server, {
@@ -663,7 +664,9 @@ export class Established13 implements HandshakeState {
       this.budget(ctx);
       const requested = decodeKeyUpdate(msg.body);
       ctx.received("KeyUpdate", { request: requested ? "update_requested" : "update_not_requested" });
-      this.readSecret = nextTrafficSecret(ctx.crypto, this.suite.hash, this.readSecret);
+      const old = this.readSecret;
+      this.readSecret = nextTrafficSecret(ctx.crypto, this.suite.hash, old);
+      old.fill(0);
       const k = trafficKeys(ctx.crypto, this.suite.hash, this.readSecret, this.suite.keyLength);
       ctx.changeReadProtection(new Aead13Protection(ctx.crypto, this.suite.aead, k.key, k.iv));
       if (requested) this.requestKeyUpdate(ctx, false);
@@ -703,8 +706,16 @@ export class Established13 implements HandshakeState {
     ctx.sendPostHandshake(encodeKeyUpdate(requestPeer), "KeyUpdate", {
       request: requestPeer ? "update_requested" : "update_not_requested",
     });
-    this.writeSecret = nextTrafficSecret(ctx.crypto, this.suite.hash, this.writeSecret);
+    const old = this.writeSecret;
+    this.writeSecret = nextTrafficSecret(ctx.crypto, this.suite.hash, old);
+    old.fill(0);
     const k = trafficKeys(ctx.crypto, this.suite.hash, this.writeSecret, this.suite.keyLength);
     ctx.changeWriteProtection(new Aead13Protection(ctx.crypto, this.suite.aead, k.key, k.iv));
+  }
+
+  wipe(): void {
+    this.writeSecret.fill(0);
+    this.readSecret.fill(0);
+    this.tickets?.resumption.fill(0);
   }
 }

@@ -20,6 +20,8 @@ export interface HandshakeState {
   handle(ctx: HandshakeContext, input: Incoming): HandshakeState;
   /** TLS 1.3 established states: send a KeyUpdate (and ask the peer for one when `requestPeer`). */
   requestKeyUpdate?(ctx: HandshakeContext, requestPeer: boolean): void;
+  /** Zeroes the secrets the state holds (the connection has ended). */
+  wipe?(): void;
 }
 
 /** What the negotiated connection looks like once the handshake is done. */
@@ -56,6 +58,8 @@ export interface HandshakeInfo {
 /** What stays after the handshake: the exporter (RFC 5705 / RFC 8446 §7.5), over secrets it keeps to itself. */
 export interface Secrets {
   exporter(label: string, context: Uint8Array | undefined, length: number): Uint8Array;
+  /** Zeroes the secret the exporter holds (the connection has ended). */
+  wipe(): void;
 }
 
 /** The services a state may use: sending, record protection, transcript, events. */

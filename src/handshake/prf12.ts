@@ -131,7 +131,7 @@ export function exporter12(
   return prf12(crypto, alg, master, label, seed, length);
 }
 
-/** The exporter of a TLS 1.2 connection, closed over its master secret. */
+/** The exporter of a TLS 1.2 connection, closed over its own copy of the master secret. */
 export function exporter12Secrets(
   crypto: CryptoProvider,
   alg: HashAlgorithm,
@@ -139,8 +139,10 @@ export function exporter12Secrets(
   clientRandom: Uint8Array,
   serverRandom: Uint8Array,
 ): Secrets {
+  const secret = master.slice();
   return {
     exporter: (label, context, length) =>
-      exporter12(crypto, alg, master, label, clientRandom, serverRandom, context, length),
+      exporter12(crypto, alg, secret, label, clientRandom, serverRandom, context, length),
+    wipe: () => secret.fill(0),
   };
 }

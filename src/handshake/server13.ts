@@ -607,6 +607,7 @@ class ExpectClientFinished13 implements HandshakeState {
       {
         exporter: (label, context, length) =>
           exporter13(ctx.crypto, hash, exporterSecret, label, context ?? new Uint8Array(0), length),
+        wipe: () => exporterSecret.fill(0),
       },
     );
     return new Established13("server", suite, s.app.server, s.app.client, null);

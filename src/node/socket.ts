@@ -20,7 +20,12 @@ export class TLSSocket extends Duplex {
   /** True when the peer ended the TCP stream without close_notify (possible truncation). */
   truncated = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
-  private waitingDrain: (() => void) | null = null;
+  /** A write waiting for the socket's 'drain' (the peer reads slower than we write). */
+  private waitingDrain: ((err?: Error | null) => void) | null = null;
+  /** A write made before the handshake completed, held until it does. */
+  private heldWrite: ((err?: Error | null) => void) | null = null;
+  /** Records are left over after maxRecordsPerRead: processed on the next turn of the event loop. */
+  private backlog: NodeJS.Immediate | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -30,11 +35,16 @@ export class TLSSocket extends Duplex {
     super({ allowHalfOpen: false });
     const conn = connection;
     conn.on("outgoing", () => this.pump());
+    // Backpressure, reading side: when the application's buffer is full the connection pauses
+    // (after the current record) and the socket stops reading until _read() asks for more.
     conn.on("data", (d) => {
-      if (!this.push(d)) socket.pause();
+      if (!this.push(d)) conn.pause();
     });
     conn.on("handshake", (info) => {
       this.clearTimer();
+      const held = this.heldWrite;
+      this.heldWrite = null;
+      held?.();
       this.emit("secure", info);
       if (conn.role === "client") this.emit("secureConnect", info);
     });
@@ -46,18 +56,20 @@ export class TLSSocket extends Duplex {
     conn.on("alert", (a: AlertEvent) => this.emit("alert", a));
     conn.on("error", (err) => {
       this.clearTimer();
+      this.failWrites(err);
       this.pump();
       socket.end();
       this.destroy(err);
     });
     conn.on("close", () => {
       this.clearTimer();
+      this.failWrites(new Error("the TLS connection is closed"));
       this.pump();
       if (!socket.destroyed) socket.end();
     });
 
     socket.on("data", (chunk: Buffer) =>
-      conn.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+      this.feed(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
     );
     socket.on("end", () => {
       if (conn.peerClosed || conn.connectionState === "closed") return;
@@ -84,6 +96,7 @@ export class TLSSocket extends Duplex {
       const w = this.waitingDrain;
       this.waitingDrain = null;
       w?.();
+      this.updateFlow();
     });
 
     const timeout = options.handshakeTimeout ?? 60_000;
@@ -100,6 +113,40 @@ export class TLSSocket extends Duplex {
     });
   }
 
+  /** Gives received bytes (or none: what waits) to the connection, then decides whether to read on. */
+  private feed(bytes?: Uint8Array): void {
+    const conn = this.connection;
+    const done = conn.receive(bytes);
+    if (!done && !conn.isPaused && !conn.isWaiting && !this.backlog && !this.destroyed) {
+      // maxRecordsPerRead records were processed: let other connections run, then go on.
+      this.backlog = setImmediate(() => {
+        this.backlog = undefined;
+        this.feed();
+      });
+    }
+    this.updateFlow();
+  }
+
+  /**
+   * Reads from the socket only while the application takes data, no records are left over, and
+   * what we send is being read by the peer: a peer that stops reading cannot make us buffer the
+   * answers (alerts, KeyUpdates) to what it keeps sending.
+   */
+  private updateFlow(): void {
+    const s = this.socket;
+    if (s.destroyed) return;
+    const read = !this.connection.isPaused && !this.backlog && !s.writableNeedDrain;
+    if (read && s.isPaused()) s.resume();
+    else if (!read && !s.isPaused()) s.pause();
+  }
+
+  private failWrites(err: Error): void {
+    const held = this.heldWrite ?? this.waitingDrain;
+    this.heldWrite = null;
+    this.waitingDrain = null;
+    held?.(err);
+  }
+
   private clearTimer(): void {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
@@ -112,10 +159,19 @@ export class TLSSocket extends Duplex {
   }
 
   override _read(): void {
-    this.socket.resume();
+    if (this.connection.isPaused) {
+      const done = this.connection.resume();
+      if (!done && !this.connection.isPaused) this.feed();
+    }
+    this.updateFlow();
   }
 
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+  override _write(chunk: Buffer, enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (!this.connection.handshakeComplete && this.connection.connectionState === "handshaking") {
+      // Held here, not in the connection: the writer waits for the handshake (backpressure).
+      this.heldWrite = (err) => (err ? cb(err) : this._write(chunk, enc, cb));
+      return;
+    }
     try {
       this.connection.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     } catch (e) {
@@ -123,7 +179,7 @@ export class TLSSocket extends Duplex {
       return;
     }
     if (this.pump()) cb();
-    else this.waitingDrain = () => cb();
+    else this.waitingDrain = cb;
   }
 
   override _final(cb: (err?: Error | null) => void): void {
@@ -134,6 +190,9 @@ export class TLSSocket extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.clearTimer();
+    if (this.backlog) clearImmediate(this.backlog);
+    this.backlog = undefined;
+    this.failWrites(err ?? new Error("the TLS socket was destroyed"));
     if (this.connection.connectionState !== "closed" && err)
       this.connection.abort(AlertDescription.internal_error, err.message);
     this.pump();

@@ -28,9 +28,26 @@ export interface RecordProtection {
   sealRecord(type: ContentType, version: number, plaintext: Uint8Array): Uint8Array;
   /** Returns the real content type and plaintext; throws bad_record_mac / record_overflow / unexpected_message. */
   open(type: ContentType, version: number, fragment: Uint8Array): { type: ContentType; fragment: Uint8Array };
+  /** Zeroes the IV and drops the key: the protection can no longer be used. */
+  wipe(): void;
 }
 
 const SEQ_MAX = (1n << 64n) - 1n;
+
+/** What a wiped protection holds in place of its cipher: every use fails. */
+const WIPED: Aead = {
+  keyLength: 0,
+  tagLength: 16,
+  seal() {
+    throw TLSError.local(
+      AlertDescription.internal_error,
+      "record protection used after the connection ended",
+    );
+  },
+  open() {
+    return null;
+  },
+};
 
 /**
  * TLS 1.2 AEAD record protection (RFC 5246 §6.2.3.3):
@@ -41,7 +58,7 @@ const SEQ_MAX = (1n << 64n) - 1n;
 export class Aead12Protection implements RecordProtection {
   readonly version = 0x0303;
   private seq = 0n;
-  private readonly aead: Aead;
+  private aead: Aead;
   private readonly aad = new Uint8Array(13);
   private readonly aadView = new DataView(this.aad.buffer);
 
@@ -126,6 +143,12 @@ export class Aead12Protection implements RecordProtection {
     return pt;
   }
 
+  wipe(): void {
+    this.iv.fill(0);
+    this.aead = WIPED;
+    this.seq = SEQ_MAX;
+  }
+
   /** For tests: start from a given sequence number. */
   setSequenceForTest(seq: bigint): void {
     this.seq = seq;
@@ -141,7 +164,7 @@ export class Aead12Protection implements RecordProtection {
 export class Aead13Protection implements RecordProtection {
   readonly version = 0x0304;
   private seq = 0n;
-  private readonly aead: Aead;
+  private aead: Aead;
 
   constructor(
     crypto: CryptoProvider,
@@ -215,6 +238,12 @@ export class Aead13Protection implements RecordProtection {
     if (end < 0)
       throw TLSError.local(AlertDescription.unexpected_message, "record with no content type (all padding)");
     return { type: inner[end]!, fragment: inner.subarray(0, end) };
+  }
+
+  wipe(): void {
+    this.iv.fill(0);
+    this.aead = WIPED;
+    this.seq = SEQ_MAX;
   }
 
   setSequenceForTest(seq: bigint): void {

@@ -22,10 +22,16 @@ export function pump(a: Connection, b: Connection, limit = 100): void {
     const x = a.takeOutgoing();
     const y = b.takeOutgoing();
     if (x.length === 0 && y.length === 0) return;
-    if (x.length) b.receive(x);
-    if (y.length) a.receive(y);
+    if (x.length) feed(b, x);
+    if (y.length) feed(a, y);
   }
   throw new Error("pump did not settle");
+}
+
+/** Gives `bytes` to `conn` and lets it process them all (receive() does maxRecordsPerRead at a time). */
+export function feed(conn: Connection, bytes: Uint8Array): void {
+  let done = conn.receive(bytes);
+  for (let i = 0; !done && !conn.isPaused && !conn.isWaiting && i < 1e6; i++) done = conn.receive();
 }
 
 export function pair(
