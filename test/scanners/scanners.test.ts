@@ -112,6 +112,34 @@ function checkSslscan(t: TestContext, r: SslscanReport, tls12: boolean): void {
   for (const [v, vuln] of r.heartbleed) assert.equal(vuln, false, `heartbleed over ${v}`);
 }
 
+describe("the suite policy the scanners' findings are held to", () => {
+  it("flags CBC, RC4, 3DES, NULL, EXPORT, anonymous and RSA key transport; passes AEAD + (EC)DHE", () => {
+    const weak: Array<[string, RegExp]> = [
+      ["ECDHE-RSA-AES128-SHA", /CBC/],
+      ["ECDHE-ECDSA-AES256-SHA384", /CBC/],
+      ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", /CBC/],
+      ["RC4-SHA", /RC4/],
+      ["DES-CBC3-SHA", /DES/],
+      ["NULL-SHA256", /NULL/],
+      ["EXP-RC4-MD5", /EXPORT/],
+      ["ADH-AES128-GCM-SHA256", /anonymous/],
+      ["AECDH-AES256-SHA", /anonymous/],
+      ["AES128-GCM-SHA256", /RSA key transport/],
+      ["TLS_RSA_WITH_AES_256_GCM_SHA384", /RSA key transport/],
+      ["ECDHE-ECDSA-AES128-CCM8", /strong/],
+    ];
+    for (const [name, why] of weak) assert.match(weakSuiteReason(name) ?? "", why, name);
+    for (const name of [
+      "TLS_AES_128_GCM_SHA256",
+      "TLS_CHACHA20_POLY1305_SHA256",
+      "ECDHE-RSA-AES256-GCM-SHA384",
+      "ECDHE-ECDSA-CHACHA20-POLY1305",
+      "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    ])
+      assert.equal(weakSuiteReason(name), null, name);
+  });
+});
+
 describe("scanners against typetls server", { timeout: 1_200_000 }, () => {
   it("sslscan: the defaults", async (t) => {
     if (!requirePeer(t, "sslscan")) return;
