@@ -49,7 +49,24 @@ export class TLSSocket extends Duplex {
       if (conn.role === "client") this.emit("secureConnect", info);
     });
     conn.on("end", () => this.push(null));
-    conn.on("keylog", (line) => this.emit("keylog", line));
+    // Key log lines only while someone listens on this socket: the connection emits none when it
+    // has no 'keylog' listener, and a listener here, always attached, would defeat that. Attached
+    // with the socket's first listener; detached at the first line nobody listens to any more
+    // (streams do not always emit 'removeListener' for the last listener of an event).
+    let forwarding = false;
+    const keylog = (line: string): void => {
+      if (this.listenerCount("keylog") > 0) {
+        this.emit("keylog", line);
+        return;
+      }
+      conn.off("keylog", keylog);
+      forwarding = false;
+    };
+    this.on("newListener", (event: string | symbol) => {
+      if (event !== "keylog" || forwarding) return;
+      forwarding = true;
+      conn.on("keylog", keylog);
+    });
     conn.on("session", (ticket) => this.emit("session", ticket));
     conn.on("earlyData", (d) => this.emit("earlyData", Buffer.from(d.buffer, d.byteOffset, d.byteLength)));
     conn.on("trace", (t: TraceEvent) => this.emit("trace", t));
