@@ -680,7 +680,11 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       },
       sendCompatibilityCcs() {
         self.flushHandshake();
+        // Never protected, whatever keys the write side has (RFC 8446 §5).
+        const protection = self.writeProtection;
+        self.writeProtection = null;
         self.writeRecords(ContentType.change_cipher_spec, Uint8Array.of(1));
+        self.writeProtection = protection;
         self.emit("trace", {
           direction: "send",
           message: "ChangeCipherSpec",

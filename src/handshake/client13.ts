@@ -204,7 +204,17 @@ export function serverHello13(
   ctx.keylog(`SERVER_HANDSHAKE_TRAFFIC_SECRET ${hex(offer.clientRandom)} ${hex(hs.server)}`);
   const sk = trafficKeys(ctx.crypto, suite.hash, hs.server, suite.keyLength);
   ctx.changeReadProtection(new Aead13Protection(ctx.crypto, suite.aead, sk.key, sk.iv));
+  // From here on we write under our handshake keys: an alert about the server's flight too, as Go
+  // and rustls do. (The dummy ChangeCipherSpec, always in the clear, still goes just before our
+  // flight, §D.4.) With 0-RTT in flight the early keys stay until EncryptedExtensions says
+  // whether EndOfEarlyData must follow.
+  const writeKeysSet = !offer.early;
+  if (writeKeysSet) {
+    const ck = trafficKeys(ctx.crypto, suite.hash, hs.client, suite.keyLength);
+    ctx.changeWriteProtection(new Aead13Protection(ctx.crypto, suite.aead, ck.key, ck.iv));
+  }
   return new ExpectEncryptedExtensions({
+    writeKeysSet,
     ...offer,
     suite,
     group: entry.group,
@@ -318,6 +328,8 @@ interface Hs extends Offer13 {
   readonly serverHs: Uint8Array;
   readonly serverRandom: Uint8Array;
   readonly retried: boolean;
+  /** Our write side is already under the client handshake keys (set at the ServerHello). */
+  readonly writeKeysSet: boolean;
   /** The session being resumed: no certificate messages follow EncryptedExtensions. */
   readonly resumed: SessionState | undefined;
 }
@@ -493,13 +505,14 @@ class ExpectFinished implements HandshakeState {
     ctx.changeReadProtection(new Aead13Protection(ctx.crypto, h.suite.aead, sAp.key, sAp.iv));
 
     // Our flight, under the client handshake keys; the dummy ChangeCipherSpec goes first (§D.4).
-    const cHs = trafficKeys(ctx.crypto, hash, h.clientHs, h.suite.keyLength);
-    const hsWrite = new Aead13Protection(ctx.crypto, h.suite.aead, cHs.key, cHs.iv);
-    // Accepted 0-RTT ends with EndOfEarlyData, still under the early keys (§4.5).
+    // After 0-RTT: an accepted one ends with EndOfEarlyData, still under the early keys (§4.5).
     if (h.earlyAccepted)
       ctx.send(frameHandshake(HandshakeType.end_of_early_data, new Uint8Array(0)), "EndOfEarlyData");
     if (h.hello.sessionId.length > 0 && !h.early?.ccsSent) ctx.sendCompatibilityCcs();
-    ctx.changeWriteProtection(hsWrite);
+    if (!h.writeKeysSet) {
+      const cHs = trafficKeys(ctx.crypto, hash, h.clientHs, h.suite.keyLength);
+      ctx.changeWriteProtection(new Aead13Protection(ctx.crypto, h.suite.aead, cHs.key, cHs.iv));
+    }
 
     let signed: number | undefined;
     if (this.requested) {
