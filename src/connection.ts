@@ -28,7 +28,7 @@ import {
 } from "./record/record.js";
 import { TLSSession } from "./session/client-session.js";
 import type { SessionState } from "./session/session.js";
-import { concat } from "./wire/bytes.js";
+import { concat, toHex } from "./wire/bytes.js";
 
 /** A handshake message or record-level event, as shown by --trace and the demo. */
 export interface TraceEvent {
@@ -738,8 +738,9 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       session(state: SessionState) {
         self.emit("session", new TLSSession(state));
       },
-      keylog(line: string) {
-        if (self.listenerCount("keylog") > 0) self.emit("keylog", line);
+      keylog(label: string, clientRandom: Uint8Array, secret: Uint8Array) {
+        if (self.listenerCount("keylog") > 0)
+          self.emit("keylog", `${label} ${toHex(clientRandom)} ${toHex(secret)}`);
       },
       warn(description: number) {
         self.sendAlert({ level: AlertLevel.warning, description });

@@ -10,7 +10,7 @@ import { type CipherSuite13, suite13ById, suiteById } from "../suites.js";
 import { concat, equalBytes } from "../wire/bytes.js";
 import { type Offer, serverHello12 } from "./client12.js";
 import { serverHello13 } from "./client13.js";
-import { expect, hex } from "./common.js";
+import { expect } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
 import { KeySchedule13, pskBinder, trafficKeys } from "./keyschedule13.js";
 import { type ClientHello, describeClientHello, encodeClientHello } from "./messages/client-hello.js";
@@ -239,7 +239,7 @@ export function startClient(
       const secret = new KeySchedule13(ctx.crypto, psk.suite.hash, psk.state.secret).clientEarlyTraffic(
         ctx.transcript.hash(ctx.crypto, psk.suite.hash),
       );
-      ctx.keylog(`CLIENT_EARLY_TRAFFIC_SECRET ${hex(clientRandom)} ${hex(secret)}`);
+      ctx.keylog("CLIENT_EARLY_TRAFFIC_SECRET", clientRandom, secret);
       const k = trafficKeys(ctx.crypto, psk.suite.hash, secret, psk.suite.keyLength);
       // Every record after the ClientHello says 0x0303 (§5.1).
       ctx.setRecordVersion(ProtocolVersion.TLS1_2);

@@ -14,7 +14,7 @@ import { Aead12Protection } from "../record/protection.js";
 import type { SessionState } from "../session/session.js";
 import { type CipherSuite, suiteById } from "../suites.js";
 import { concat, equalBytes } from "../wire/bytes.js";
-import { expect, hex, type PeerIdentity, unexpected, verifyPeerChain } from "./common.js";
+import { expect, type PeerIdentity, unexpected, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
 import { checkFinished12, sendFinished12 } from "./finished12.js";
 import { decodeCertificate12, encodeCertificate12 } from "./messages/certificate.js";
@@ -369,7 +369,7 @@ class ExpectServerHelloDone implements HandshakeState {
         : { clientRandom: n.clientRandom, serverRandom: n.serverRandom },
     );
     preMaster.fill(0);
-    ctx.keylog(`CLIENT_RANDOM ${hex(n.clientRandom)} ${hex(master)}`);
+    ctx.keylog("CLIENT_RANDOM", n.clientRandom, master);
 
     // Step 9: CertificateVerify over every handshake message so far.
     if (signer && n.config.certificate) {

@@ -15,7 +15,7 @@ import { type CipherSuite13, suite13ById } from "../suites.js";
 import { constantTimeEqual, equalBytes } from "../wire/bytes.js";
 import { parseCertificate } from "../x509/certificate.js";
 import { helloWithPsk, type Offer13 } from "./client.js";
-import { expect, hex, type PeerIdentity, unexpected, verifyPeerChain } from "./common.js";
+import { expect, type PeerIdentity, unexpected, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
 import {
   exporter13,
@@ -200,8 +200,8 @@ export function serverHello13(
   const schedule = new KeySchedule13(ctx.crypto, suite.hash, psk?.secret);
   const hs = schedule.handshake(shared, ctx.transcript.hash(ctx.crypto, suite.hash));
   shared.fill(0);
-  ctx.keylog(`CLIENT_HANDSHAKE_TRAFFIC_SECRET ${hex(offer.clientRandom)} ${hex(hs.client)}`);
-  ctx.keylog(`SERVER_HANDSHAKE_TRAFFIC_SECRET ${hex(offer.clientRandom)} ${hex(hs.server)}`);
+  ctx.keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", offer.clientRandom, hs.client);
+  ctx.keylog("SERVER_HANDSHAKE_TRAFFIC_SECRET", offer.clientRandom, hs.server);
   const sk = trafficKeys(ctx.crypto, suite.hash, hs.server, suite.keyLength);
   ctx.changeReadProtection(new Aead13Protection(ctx.crypto, suite.aead, sk.key, sk.iv));
   // From here on we write under our handshake keys: an alert about the server's flight too, as Go
@@ -498,9 +498,9 @@ class ExpectFinished implements HandshakeState {
     checkFinished13(ctx, msg, hash, h.serverHs, "server");
 
     const app = h.schedule.application(ctx.transcript.hash(ctx.crypto, hash));
-    ctx.keylog(`CLIENT_TRAFFIC_SECRET_0 ${hex(h.clientRandom)} ${hex(app.client)}`);
-    ctx.keylog(`SERVER_TRAFFIC_SECRET_0 ${hex(h.clientRandom)} ${hex(app.server)}`);
-    ctx.keylog(`EXPORTER_SECRET ${hex(h.clientRandom)} ${hex(app.exporter)}`);
+    ctx.keylog("CLIENT_TRAFFIC_SECRET_0", h.clientRandom, app.client);
+    ctx.keylog("SERVER_TRAFFIC_SECRET_0", h.clientRandom, app.server);
+    ctx.keylog("EXPORTER_SECRET", h.clientRandom, app.exporter);
     const sAp = trafficKeys(ctx.crypto, hash, app.server, h.suite.keyLength);
     ctx.changeReadProtection(new Aead13Protection(ctx.crypto, h.suite.aead, sAp.key, sAp.iv));
 

@@ -59,10 +59,3 @@ export function verifyPeerChain(
   }
   return { certificates, publicKey, verified: false };
 }
-
-/** Hex for NSS key log lines (SSLKEYLOGFILE format). */
-export function hex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
-}

@@ -85,8 +85,8 @@ export interface HandshakeContext {
   setRecordVersion(version: number): void;
   /** Fixes the record-layer version for the rest of the connection. */
   setVersion(version: number): void;
-  /** An NSS key log line (only delivered when the application listens for it). */
-  keylog(line: string): void;
+  /** An NSS key log line `label clientRandom secret`, made and delivered only when the application listens for it. */
+  keylog(label: string, clientRandom: Uint8Array, secret: Uint8Array): void;
   /** Sends a warning alert without changing state. */
   warn(description: number): void;
   /** The handshake is complete. */

@@ -13,7 +13,7 @@ import { type CipherSuite, suiteById } from "../suites.js";
 import { parseCertificate } from "../x509/certificate.js";
 // Cyclic with server12/client12 (which start resumption here); used only at call time.
 import { ClientEstablished12 } from "./client12.js";
-import { expect, hex, type PeerIdentity, unexpected } from "./common.js";
+import { expect, type PeerIdentity, unexpected } from "./common.js";
 import type { HandshakeContext, HandshakeInfo, HandshakeState, Incoming } from "./context.js";
 import { checkFinished12, sendFinished12 } from "./finished12.js";
 import type { ClientHello } from "./messages/client-hello.js";
@@ -215,7 +215,7 @@ export function abbreviatedServer12(
     suite.fixedIvLength,
   );
   // A key log line for every connection, resumed ones too (their client random is new).
-  ctx.keylog(`CLIENT_RANDOM ${hex(hello.random)} ${hex(state.secret)}`);
+  ctx.keylog("CLIENT_RANDOM", hello.random, state.secret);
   ctx.sendChangeCipherSpec(new Aead12Protection(ctx.crypto, suite, keys.serverWriteKey, keys.serverWriteIv));
   sendFinished12(ctx, suite.hash, state.secret, "server");
   const r: Resumed12 = {
@@ -370,7 +370,7 @@ export function abbreviatedClient12(
     suite.keyLength,
     suite.fixedIvLength,
   );
-  ctx.keylog(`CLIENT_RANDOM ${hex(hello.random)} ${hex(state.secret)}`);
+  ctx.keylog("CLIENT_RANDOM", hello.random, state.secret);
   const r: Resumed12 = {
     suite,
     state,

@@ -15,7 +15,7 @@ import { Aead12Protection } from "../record/protection.js";
 import { type CipherSuite, TLS_EMPTY_RENEGOTIATION_INFO_SCSV } from "../suites.js";
 import { concat } from "../wire/bytes.js";
 import { checkHostname } from "../x509/hostname.js";
-import { expect, hex, type PeerIdentity, unexpected, verifyPeerChain } from "./common.js";
+import { expect, type PeerIdentity, unexpected, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
 import { checkFinished12, sendFinished12 } from "./finished12.js";
 import { decodeCertificate12, encodeCertificate12 } from "./messages/certificate.js";
@@ -395,7 +395,7 @@ class ExpectClientKeyExchange implements HandshakeState {
         : { clientRandom: s.clientRandom, serverRandom: s.serverRandom },
     );
     preMaster.fill(0);
-    ctx.keylog(`CLIENT_RANDOM ${hex(s.clientRandom)} ${hex(master)}`);
+    ctx.keylog("CLIENT_RANDOM", s.clientRandom, master);
     const k: Keyed = { ...s, peer: this.peer, master, peerScheme: undefined };
     return this.peer ? new ExpectCertificateVerify(k) : new ExpectChangeCipherSpec(k);
   }

@@ -17,7 +17,7 @@ import { equalBytes } from "../wire/bytes.js";
 import { parseCertificate } from "../x509/certificate.js";
 import { checkHostname } from "../x509/hostname.js";
 import { checkCertificateVerify13, checkFinished13, Established13 } from "./client13.js";
-import { expect, hex, type PeerIdentity, verifyPeerChain } from "./common.js";
+import { expect, type PeerIdentity, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
 import { exporter13, finishedMac, KeySchedule13, ticketPsk, trafficKeys } from "./keyschedule13.js";
 import { type ClientHello, decodeClientHello, describeClientHello } from "./messages/client-hello.js";
@@ -354,8 +354,8 @@ function respond(
   const hs = schedule.handshake(sharedSecret, ctx.transcript.hash(ctx.crypto, hash));
   sharedSecret.fill(0);
   const cr = offered.hello.random;
-  ctx.keylog(`CLIENT_HANDSHAKE_TRAFFIC_SECRET ${hex(cr)} ${hex(hs.client)}`);
-  ctx.keylog(`SERVER_HANDSHAKE_TRAFFIC_SECRET ${hex(cr)} ${hex(hs.server)}`);
+  ctx.keylog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", cr, hs.client);
+  ctx.keylog("SERVER_HANDSHAKE_TRAFFIC_SECRET", cr, hs.server);
 
   const sHs = trafficKeys(ctx.crypto, hash, hs.server, suite.keyLength);
   const hsWrite = new Aead13Protection(ctx.crypto, suite.aead, sHs.key, sHs.iv);
@@ -365,7 +365,7 @@ function respond(
   const hsRead = new Aead13Protection(ctx.crypto, suite.aead, cHs.key, cHs.iv);
   if (earlySecret) {
     // Accepted 0-RTT: the client's records are under its early keys until EndOfEarlyData.
-    ctx.keylog(`CLIENT_EARLY_TRAFFIC_SECRET ${hex(offered.hello.random)} ${hex(earlySecret)}`);
+    ctx.keylog("CLIENT_EARLY_TRAFFIC_SECRET", offered.hello.random, earlySecret);
     const ek = trafficKeys(ctx.crypto, hash, earlySecret, suite.keyLength);
     ctx.changeReadProtection(new Aead13Protection(ctx.crypto, suite.aead, ek.key, ek.iv));
     ctx.acceptEarlyData(psk?.state.maxEarlyData ?? 0);
@@ -413,9 +413,9 @@ function respond(
   const verifyData = finishedMac(ctx.crypto, hash, hs.server, ctx.transcript.hash(ctx.crypto, hash));
   ctx.send(encodeFinished(verifyData), "Finished", { verify_data: `${verifyData.length} bytes` });
   const app = schedule.application(ctx.transcript.hash(ctx.crypto, hash));
-  ctx.keylog(`CLIENT_TRAFFIC_SECRET_0 ${hex(cr)} ${hex(app.client)}`);
-  ctx.keylog(`SERVER_TRAFFIC_SECRET_0 ${hex(cr)} ${hex(app.server)}`);
-  ctx.keylog(`EXPORTER_SECRET ${hex(cr)} ${hex(app.exporter)}`);
+  ctx.keylog("CLIENT_TRAFFIC_SECRET_0", cr, app.client);
+  ctx.keylog("SERVER_TRAFFIC_SECRET_0", cr, app.server);
+  ctx.keylog("EXPORTER_SECRET", cr, app.exporter);
   const sAp = trafficKeys(ctx.crypto, hash, app.server, suite.keyLength);
   ctx.changeWriteProtection(new Aead13Protection(ctx.crypto, suite.aead, sAp.key, sAp.iv));
 
