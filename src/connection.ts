@@ -71,6 +71,11 @@ export interface ConnectionEvents {
 export type ConnectionState = "handshaking" | "established" | "closing" | "closed";
 
 const MAX_WARNING_ALERTS = 8;
+/**
+ * Records sent under one TLS 1.3 key before we change it with a KeyUpdate (RFC 8446 §5.5: AES-GCM
+ * keys must not protect more than 2^24.5 full-size records; the same bound serves every suite).
+ */
+export const KEY_USAGE_LIMIT = 1n << 24n;
 const MAX_EMPTY_RECORDS = 32;
 const EMPTY = new Uint8Array(0);
 
@@ -549,6 +554,7 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   private writeRecords(type: ContentType, data: Uint8Array): void {
     for (let off = 0; off < data.length || (off === 0 && data.length === 0); off += MAX_PLAINTEXT) {
       const chunk = data.subarray(off, Math.min(off + MAX_PLAINTEXT, data.length));
+      if (type === ContentType.application_data && this.version === 0x0304) this.keyUsageCheck();
       let rec: Uint8Array;
       if (this.writeProtection) {
         rec = this.writeProtection.sealRecord(type, this.recordVersion, chunk);
@@ -559,6 +565,14 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       }
       this.outgoing.push(rec);
       if (data.length === 0) break;
+    }
+  }
+
+  /** TLS 1.3, established: a KeyUpdate of our own before the write key reaches KEY_USAGE_LIMIT. */
+  private keyUsageCheck(): void {
+    const p = this.writeProtection;
+    if (p && p.sequence >= KEY_USAGE_LIMIT && this.info_ && this.state?.requestKeyUpdate) {
+      this.state.requestKeyUpdate(this.ctx, false);
     }
   }
 

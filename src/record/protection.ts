@@ -30,6 +30,8 @@ export interface RecordProtection {
   open(type: ContentType, version: number, fragment: Uint8Array): { type: ContentType; fragment: Uint8Array };
   /** Zeroes the IV and drops the key: the protection can no longer be used. */
   wipe(): void;
+  /** The next sequence number: records sealed or opened so far. */
+  readonly sequence: bigint;
 }
 
 const SEQ_MAX = (1n << 64n) - 1n;
@@ -143,6 +145,10 @@ export class Aead12Protection implements RecordProtection {
     return pt;
   }
 
+  get sequence(): bigint {
+    return this.seq;
+  }
+
   wipe(): void {
     this.iv.fill(0);
     this.aead = WIPED;
@@ -238,6 +244,10 @@ export class Aead13Protection implements RecordProtection {
     if (end < 0)
       throw TLSError.local(AlertDescription.unexpected_message, "record with no content type (all padding)");
     return { type: inner[end]!, fragment: inner.subarray(0, end) };
+  }
+
+  get sequence(): bigint {
+    return this.seq;
   }
 
   wipe(): void {

@@ -1,13 +1,14 @@
 /**
- * AEAD nonces never repeat at the connection level: a connection whose write sequence number is
- * near 2^64 - 1 sends its last records and then closes (internal_error, nothing more on the wire)
- * instead of wrapping to 0 (RFC 5246 §6.1, RFC 8446 §5.3). TLS 1.3 does not update its keys by
- * itself: the application may call updateKeys(), which starts the new keys at sequence 0.
- * (The record-level test is in record.test.ts.)
+ * AEAD nonces never repeat at the connection level: a TLS 1.2 connection whose write sequence
+ * number is near 2^64 - 1 sends its last records and then closes (internal_error, nothing more on
+ * the wire) instead of wrapping to 0 (RFC 5246 §6.1). TLS 1.3 changes its keys with a KeyUpdate of
+ * its own once a key has sealed KEY_USAGE_LIMIT (2^24) records (RFC 8446 §5.5), so it never gets
+ * near; its alerts at the very end are still refused. (The record-level test is in record.test.ts.)
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Connection } from "../../src/connection.js";
+import { type Connection, KEY_USAGE_LIMIT } from "../../src/connection.js";
+import { ContentType } from "../../src/constants.js";
 import type { TLSError } from "../../src/errors.js";
 import { pair, pump } from "./pair.js";
 
@@ -49,7 +50,7 @@ function established(version: "TLSv1.2" | "TLSv1.3") {
 
 const text = (t: string): Uint8Array => new TextEncoder().encode(t);
 
-for (const version of ["TLSv1.2", "TLSv1.3"] as const) {
+for (const version of ["TLSv1.2"] as const) {
   describe(`${version}: write sequence number at 2^64 - 2`, () => {
     it("the last record goes out and is read; the next write closes the connection, sending nothing", () => {
       const { c, s, errors, got } = established(version);
@@ -84,17 +85,59 @@ for (const version of ["TLSv1.2", "TLSv1.3"] as const) {
       assert.equal(got.join(""), big.slice(0, 32768));
       assert.equal(errors.s.length, 0, String(errors.s));
     });
-
-    it("close_notify with no sequence number left: closed, no exception, nothing sent", () => {
-      const { c, errors } = established(version);
-      protections(c).write.setSequenceForTest(LAST + 1n);
-      c.close();
-      assert.equal(c.connectionState, "closed");
-      assert.equal(errors.c[0]?.alertName, "internal_error");
-      assert.equal(c.takeOutgoing().length, 0);
-    });
   });
 }
+
+for (const version of ["TLSv1.2", "TLSv1.3"] as const) {
+  it(`${version}: close_notify with no sequence number left: closed, no exception, nothing sent`, () => {
+    const { c, errors } = established(version);
+    protections(c).write.setSequenceForTest(LAST + 1n);
+    c.close();
+    assert.equal(c.connectionState, "closed");
+    assert.equal(errors.c[0]?.alertName, "internal_error");
+    assert.equal(c.takeOutgoing().length, 0);
+  });
+}
+
+describe("TLS 1.3: our own KeyUpdate at the key-usage limit (RFC 8446 §5.5)", () => {
+  it("the record before the limit goes under the old key; the next write sends a KeyUpdate first, and the peer follows", () => {
+    const { c, s, errors, got } = established("TLSv1.3");
+    protections(c).write.setSequenceForTest(KEY_USAGE_LIMIT - 1n);
+    protections(s).read.setSequenceForTest(KEY_USAGE_LIMIT - 1n);
+    const sent: string[] = [];
+    c.on("trace", (t) => {
+      if (t.direction === "send") sent.push(t.message);
+    });
+    c.write(text("old key"));
+    const first = c.takeOutgoing();
+    assert.equal(records(first).length, 1);
+    assert.deepEqual(sent, []);
+    s.receive(first);
+    c.write(text("new key"));
+    assert.deepEqual(sent, ["KeyUpdate"], "a KeyUpdate without update_requested");
+    const second = c.takeOutgoing();
+    assert.deepEqual(
+      records(second).map((r) => r.type),
+      [ContentType.application_data, ContentType.application_data],
+      "the KeyUpdate, then the data under the new key",
+    );
+    s.receive(second);
+    assert.deepEqual(got, ["old key", "new key"]);
+    assert.equal(errors.c.length + errors.s.length, 0, String([...errors.c, ...errors.s]));
+    assert.equal(s.takeOutgoing().length, 0, "the peer was not asked to update");
+  });
+
+  it("even at 2^64 - 2 a write goes on under a new key instead of failing", () => {
+    const { c, s, errors, got } = established("TLSv1.3");
+    protections(c).write.setSequenceForTest(LAST);
+    protections(s).read.setSequenceForTest(LAST);
+    for (let i = 0; i < 3; i++) c.write(text(`after ${i}`));
+    pump(c, s);
+    assert.deepEqual(got, ["after 0", "after 1", "after 2"]);
+    assert.equal(errors.c.length + errors.s.length, 0, String([...errors.c, ...errors.s]));
+    assert.equal(c.connectionState, "established");
+  });
+});
 
 describe("TLS 1.3: KeyUpdate before the limit", () => {
   it("updateKeys() at 2^64 - 2 sends the KeyUpdate with the last number, and the new keys start at 0", () => {
