@@ -22,11 +22,17 @@ const SUITE = suiteById(ECDHE_ECDSA_AES128) as CipherSuite;
 
 class Keys12 {
   master: Bytes = new Uint8Array(0);
+  private kb: ReturnType<typeof keyBlock12> | null = null;
+  /** A second protection under the client write keys (for the script to write with them). */
+  clientWriterForTest(): Aead12Protection {
+    return new Aead12Protection(crypto, SUITE, this.kb!.clientWriteKey, this.kb!.clientWriteIv);
+  }
   client: Aead12Protection | null = null;
   server: Aead12Protection | null = null;
   derive(preMaster: Bytes, sessionHash: Bytes, clientRandom: Bytes, serverRandom: Bytes): void {
     this.master = masterSecret12(crypto, "sha256", preMaster, { sessionHash });
     const kb = keyBlock12(crypto, "sha256", this.master, clientRandom, serverRandom, 16, 4);
+    this.kb = kb;
     this.client = new Aead12Protection(crypto, SUITE, kb.clientWriteKey, kb.clientWriteIv);
     this.server = new Aead12Protection(crypto, SUITE, kb.serverWriteKey, kb.serverWriteIv);
   }

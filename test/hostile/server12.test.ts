@@ -194,7 +194,10 @@ test("1.2 server ignores GREASE suites, extensions, groups and signature schemes
       [grease(6), u8(0)],
     ],
   });
-  assert.deepEqual(h.v.errors.map((e) => e.message), []);
+  assert.deepEqual(
+    h.v.errors.map((e) => e.message),
+    [],
+  );
   h.c.readServerFlight();
   const sh = h.c.got.ServerHello!;
   const sid = sh[38]!;
