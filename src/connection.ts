@@ -104,6 +104,8 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   /** The negotiated version (0 until the ServerHello). */
   private version = 0;
   private compatCcsSeen = false;
+  /** A protected record from the peer has been opened (TLS 1.3: plaintext alerts end then). */
+  private peerSealed = false;
   /** A state is waiting for an asynchronous answer; input waits in the buffers. */
   private suspended = false;
   /** Bytes of rejected 0-RTT data the peer may still send (server side). */
@@ -190,7 +192,9 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       this.compatCcsSeen = true;
       return;
     }
-    if (this.readProtection) {
+    if (this.readProtection && this.isClientPlaintextAlert(rec)) {
+      body = rec.fragment;
+    } else if (this.readProtection) {
       let opened: { type: ContentType; fragment: Uint8Array };
       try {
         opened = this.readProtection.open(rec.type, rec.version, rec.fragment);
@@ -199,6 +203,7 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
         return;
       }
       this.earlyDataBudget = 0;
+      this.peerSealed = true;
       type = opened.type;
       body = opened.fragment;
     } else {
@@ -276,6 +281,21 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       default:
         throw TLSError.local(AlertDescription.unexpected_message, `unknown content type ${type}`);
     }
+  }
+
+  /**
+   * RFC 8446 Appendix A.1: a TLS 1.3 client sends under its handshake keys only once it has the
+   * server Finished, so its alert about our first flight (a certificate it rejects, ...) comes
+   * unprotected. The server takes such an alert until a protected record from the client arrives.
+   */
+  private isClientPlaintextAlert(rec: TLSRecord): boolean {
+    return (
+      this.role === "server" &&
+      this.version === 0x0304 &&
+      rec.type === ContentType.alert &&
+      !this.peerSealed &&
+      this.info_ === null
+    );
   }
 
   /**

@@ -871,3 +871,38 @@ test("1.3-only server refuses a TLS 1.2 ClientHello with protocol_version", () =
   ch(h, { exts: drop(43) });
   h.v.expectFatal(A.protocol_version);
 });
+
+// RFC 8446 Appendix A.1: the client's sending keys become the handshake keys only after the
+// server Finished, so a client that rejects our flight alerts in plaintext: that is the peer's alert.
+test("1.3 server: a plaintext alert from the client after our flight is the client's alert", () => {
+  const h = hostileClient13();
+  toFinished(h);
+  h.v.send(record(21, Uint8Array.of(2, A.bad_certificate)));
+  assert.equal(h.v.errors.length, 1);
+  assert.equal(h.v.errors[0]!.sentBy, "peer");
+  assert.equal(h.v.errors[0]!.alert, A.bad_certificate);
+  assert.equal(h.v.conn.connectionState, "closed");
+  assert.deepEqual(h.wire.alerts(), [], "no alert is sent back");
+});
+
+table("1.3 server, plaintext alerts once the client writes sealed", hostileClient13, [
+  {
+    name: "after the client Finished",
+    alert: A.unexpected_message,
+    run: (h) => {
+      established(h);
+      h.v.send(record(21, Uint8Array.of(2, A.bad_certificate)));
+    },
+  },
+  {
+    name: "after a sealed warning during the handshake",
+    alert: A.unexpected_message,
+    run: (h) => {
+      toFinished(h);
+      h.v.send(
+        h.wire.rec(21, Uint8Array.of(1, A.user_canceled)),
+        record(21, Uint8Array.of(2, A.bad_certificate)),
+      );
+    },
+  },
+]);
