@@ -1,6 +1,6 @@
 import type { ServerConfig } from "../../src/config.js";
 import { nodeCrypto } from "../../src/crypto/node.js";
-import type { KeyShare } from "../../src/crypto/provider.js";
+import type { KeyShare, PrivateKey } from "../../src/crypto/provider.js";
 import { keyBlock12, masterSecret12, verifyData12 } from "../../src/handshake/prf12.js";
 import { Aead12Protection } from "../../src/record/protection.js";
 import { type CipherSuite, suiteById } from "../../src/suites.js";
@@ -102,7 +102,31 @@ export class Client12 {
     const ske = this.take("ServerKeyExchange", 12);
     this.serverGroup = (ske[5]! << 8) | ske[6]!;
     this.serverPoint = ske.slice(8, 8 + ske[7]!);
-    this.take("ServerHelloDone", 14);
+    const next = this.wire.next();
+    this.transcript.push(next);
+    if (next[0] === 13) {
+      this.got.CertificateRequest = next;
+      this.take("ServerHelloDone", 14);
+    } else {
+      if (next[0] !== 14) throw new Error(`script: expected ServerHelloDone, got ${next[0]}`);
+      this.got.ServerHelloDone = next;
+    }
+  }
+
+  /** Client Certificate (added to the transcript). */
+  certificate(chain: Bytes[]): Bytes {
+    const m = hs(11, vec24(...chain.map((c) => vec24(c))));
+    this.transcript.push(m);
+    return m;
+  }
+
+  /** CertificateVerify over all handshake messages so far (RFC 5246 §7.4.8); added to the transcript. */
+  certificateVerify(key: PrivateKey, scheme = ECDSA_P256, mangle?: (sig: Bytes) => Bytes): Bytes {
+    let sig = crypto.sign(ECDSA_P256, key, cat(...this.transcript));
+    if (mangle) sig = mangle(sig);
+    const m = hs(15, u16(scheme), vec16(sig));
+    this.transcript.push(m);
+    return m;
   }
 
   private take(name: string, type: number): Bytes {

@@ -1,6 +1,6 @@
 import type { ServerConfig } from "../../src/config.js";
 import { nodeCrypto } from "../../src/crypto/node.js";
-import type { KeyShare } from "../../src/crypto/provider.js";
+import type { KeyShare, PrivateKey } from "../../src/crypto/provider.js";
 import {
   finishedMac,
   KeySchedule13,
@@ -145,17 +145,53 @@ export class Client13 {
     return sh;
   }
 
-  /** Reads EncryptedExtensions .. Finished; derives the application secrets. */
+  /** Reads EncryptedExtensions .. Finished (a CertificateRequest too); derives the application secrets. */
   readServerFlight(): void {
-    for (const name of ["EncryptedExtensions", "Certificate", "CertificateVerify", "Finished"]) {
+    const names: Record<number, string> = {
+      8: "EncryptedExtensions",
+      13: "CertificateRequest",
+      11: "Certificate",
+      15: "CertificateVerify",
+      20: "Finished",
+    };
+    for (;;) {
       const m = this.wire.next();
-      this.got[name] = m;
+      this.got[names[m[0]!] ?? `type${m[0]}`] = m;
       this.transcript.add(m);
+      if (m[0] === 20) break;
     }
     const s = this.schedule.application(this.transcript.hash());
     this.clientApp = s.client;
     this.serverApp = s.server;
     this.wire.addReader13(protection(s.server));
+  }
+
+  /** The certificate_request_context of the server's CertificateRequest. */
+  requestContext(): Bytes {
+    const cr = this.got.CertificateRequest!;
+    return cr.slice(5, 5 + cr[4]!);
+  }
+
+  /** Client Certificate (added to the transcript): chain entries with empty extensions. */
+  certificate(chain: Bytes[], context: Bytes = this.requestContext()): Bytes {
+    const m = hs(11, vec8(context), vec24(...chain.map((c) => cat(vec24(c), vec16()))));
+    this.transcript.add(m);
+    return m;
+  }
+
+  /** Client CertificateVerify over the transcript so far (added to it). */
+  certificateVerify(key: PrivateKey, scheme = ECDSA_P256, mangle?: (sig: Bytes) => Bytes): Bytes {
+    const content = cat(
+      new Uint8Array(64).fill(0x20),
+      text("TLS 1.3, client CertificateVerify"),
+      u8(0),
+      this.transcript.hash(),
+    );
+    let sig = crypto.sign(ECDSA_P256, key, content);
+    if (mangle) sig = mangle(sig);
+    const m = hs(15, u16(scheme), vec16(sig));
+    this.transcript.add(m);
+    return m;
   }
 
   /** The client Finished over the transcript so far (not added to it). */
