@@ -609,3 +609,20 @@ test("1.2 server: a fatal alert from the client closes with a peer TLSError and 
   assert.equal(h.v.conn.connectionState, "closed");
   assert.equal(h.wire.alerts().length, 0);
 });
+
+// RFC 5246 Appendix E.1: a server MUST accept any {03,XX} record version for the ClientHello.
+for (const recordVersion of [0x0300, 0x0301, 0x0302, 0x0303, 0x03ff]) {
+  test(`1.2 server: ClientHello in a record of version 0x${recordVersion.toString(16)} is accepted`, () => {
+    const h = hostileClient12();
+    h.v.send(record(22, h.c.hello(), recordVersion));
+    h.c.readServerFlight();
+    h.v.send(
+      h.wire.plain(22, h.c.clientKeyExchange()),
+      h.c.changeCipherSpec(),
+      h.wire.rec(22, h.c.finished()),
+    );
+    h.c.readServerFinish();
+    h.v.expectAlive();
+    assert.equal(h.v.handshakes, 1);
+  });
+}
