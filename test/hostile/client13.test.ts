@@ -984,3 +984,25 @@ test("1.3 client: tickets and KeyUpdates between data records are fine", () => {
 void chain;
 void encodeExts;
 void AES128;
+
+// RFC 8446 §5 / Appendix D.4: a middlebox-compatible server sends a ChangeCipherSpec right after its
+// HelloRetryRequest; the client drops it and the handshake goes on.
+test("1.3 client: HelloRetryRequest, compat ChangeCipherSpec, then the handshake completes", () => {
+  const h = hostileServer13({ keyShareGroups: ["P-256"] });
+  h.s.readHello();
+  h.v.send(h.wire.plain(22, h.s.helloRetry(X25519)), record(20, u8(1)));
+  h.v.expectAlive();
+  h.s.readHello();
+  const sh = h.s.serverHello();
+  h.s.handshakeKeys();
+  const ee = h.s.encryptedExtensions();
+  const cert = h.s.certificate();
+  const cv = h.s.certificateVerify();
+  const fin = h.s.finished();
+  h.v.send(h.wire.plain(22, sh));
+  sealed(h, ee, cert, cv, fin);
+  h.s.appKeys();
+  h.wire.next(20);
+  h.v.expectAlive();
+  assert.equal(h.v.handshakes, 1);
+});

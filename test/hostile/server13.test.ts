@@ -906,3 +906,16 @@ table("1.3 server, plaintext alerts once the client writes sealed", hostileClien
     },
   },
 ]);
+
+// Appendix D.4: a middlebox-compatible client sends its ChangeCipherSpec before the second ClientHello.
+test("1.3 server: HelloRetryRequest, the client's compat ChangeCipherSpec, second ClientHello: completes", () => {
+  const h = hostileClient13();
+  afterHrr(h);
+  h.v.send(record(20, u8(1)));
+  ch(h);
+  h.c.readServerHello();
+  h.c.readServerFlight();
+  h.v.send(h.wire.rec(22, h.c.finished()));
+  h.v.expectAlive();
+  assert.equal(h.v.handshakes, 1);
+});
