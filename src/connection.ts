@@ -117,6 +117,8 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   /** The negotiated version (0 until the ServerHello). */
   private version = 0;
   private compatCcsSeen = false;
+  /** A protected record from the peer has been opened (TLS 1.3: plaintext alerts end then). */
+  private peerSealed = false;
   /** A state is waiting for an asynchronous answer; input waits in the buffers. */
   private suspended = false;
   /** The application asked for no more data for now (pause()); input waits in the buffers. */
@@ -251,14 +253,9 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       this.compatCcsSeen = true;
       return;
     }
-    const plainAlert =
-      this.version === 0x0304 &&
-      this.info_ === null &&
-      rec.type === ContentType.alert &&
-      rec.fragment.length === 2;
-    if (this.readProtection && !plainAlert) {
-      // (A TLS 1.3 peer that fails before it has our keys, e.g. on our ServerHello, can only send its
-      // alert in the clear: it is read as such during the handshake, to report the peer's reason.)
+    if (this.readProtection && this.isClientPlaintextAlert(rec)) {
+      body = rec.fragment;
+    } else if (this.readProtection) {
       let opened: { type: ContentType; fragment: Uint8Array };
       try {
         opened = this.readProtection.open(rec.type, rec.version, rec.fragment);
@@ -267,6 +264,7 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
         return;
       }
       this.earlyDataBudget = 0;
+      this.peerSealed = true;
       type = opened.type;
       body = opened.fragment;
     } else {
@@ -344,6 +342,21 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       default:
         throw TLSError.local(AlertDescription.unexpected_message, `unknown content type ${type}`);
     }
+  }
+
+  /**
+   * RFC 8446 Appendix A.1: a TLS 1.3 client sends under its handshake keys only once it has the
+   * server Finished, so its alert about our first flight (a certificate it rejects, ...) comes
+   * unprotected. The server takes such an alert until a protected record from the client arrives.
+   */
+  private isClientPlaintextAlert(rec: TLSRecord): boolean {
+    return (
+      this.role === "server" &&
+      this.version === 0x0304 &&
+      rec.type === ContentType.alert &&
+      !this.peerSealed &&
+      this.info_ === null
+    );
   }
 
   /**

@@ -4,7 +4,7 @@ import type { CryptoProvider, PublicKey } from "../crypto/provider.js";
 import { TLSError } from "../errors.js";
 import { type Certificate, parseCertificate } from "../x509/certificate.js";
 import type { CertVerifier } from "../x509/verify.js";
-import type { Incoming } from "./context.js";
+import type { HandshakeContext, Incoming } from "./context.js";
 import type { HandshakeMessage } from "./messages/framing.js";
 
 /** The error for a message (or ChangeCipherSpec) that the current state does not expect. */
@@ -20,6 +20,28 @@ export function unexpected(state: string, input: Incoming): TLSError {
 export function expect(state: string, input: Incoming, type: HandshakeType): HandshakeMessage {
   if (input.kind !== "handshake" || input.msg.type !== type) throw unexpected(state, input);
   return input.msg;
+}
+
+/** Renegotiation attempts (TLS 1.2) a peer may make between two application data records. */
+const MAX_RENEGOTIATION_REFUSALS = 8;
+
+/**
+ * TLS 1.2 renegotiation is refused with a no_renegotiation warning each time; a peer that keeps
+ * asking without sending data in between is flooding us (unexpected_message, as for other floods).
+ */
+export class RenegotiationRefusals {
+  private count = 0;
+  private lastAppData = -1;
+  refuse(ctx: HandshakeContext): void {
+    if (ctx.appDataRecords !== this.lastAppData) {
+      this.lastAppData = ctx.appDataRecords;
+      this.count = 0;
+    }
+    if (++this.count > MAX_RENEGOTIATION_REFUSALS) {
+      throw TLSError.local(AlertDescription.unexpected_message, "too many renegotiation attempts");
+    }
+    ctx.warn(AlertDescription.no_renegotiation);
+  }
 }
 
 export interface PeerIdentity {

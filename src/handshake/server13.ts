@@ -24,6 +24,7 @@ import { type ClientHello, decodeClientHello, describeClientHello } from "./mess
 import {
   alpn,
   type Extension,
+  extensionName,
   findExtension,
   type KeyShareEntry,
   keyShare,
@@ -502,6 +503,15 @@ class ExpectClientCertificate13 implements HandshakeState {
         AlertDescription.illegal_parameter,
         "client Certificate with an unexpected request context",
       );
+    for (const e of cert.entries) {
+      // §4.4.2: the client's entry extensions answer our CertificateRequest, which asks for none.
+      const ext = e.extensions[0];
+      if (ext)
+        throw TLSError.local(
+          AlertDescription.unsupported_extension,
+          `${extensionName(ext.type)} in a client CertificateEntry was not requested`,
+        );
+    }
     ctx.transcript.add(msg.raw);
     if (cert.entries.length === 0) {
       ctx.received("Certificate", { chain: "(empty)" });
