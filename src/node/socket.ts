@@ -9,6 +9,13 @@ import type { Certificate } from "../x509/certificate.js";
 export interface SocketOptions {
   /** Milliseconds for the handshake to complete before it is aborted. Default 60 000; 0 = none. */
   handshakeTimeout?: number;
+  /**
+   * TLS 1.3 half-close (RFC 8446 §6.1): after the peer's close_notify ('end'), the writable side
+   * stays open and the application sends its close_notify with end() when it is done. Default false:
+   * the close_notify is answered at once, as node:tls does. A socket passed in should then be
+   * allowHalfOpen too (createServer and connect make theirs so), or the peer's TCP FIN ends it.
+   */
+  allowHalfOpen?: boolean;
 }
 
 /**
@@ -20,14 +27,14 @@ export class TLSSocket extends Duplex {
   /** True when the peer ended the TCP stream without close_notify (possible truncation). */
   truncated = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
-  private waitingDrain: (() => void) | null = null;
+  private waitingDrain: ((err?: Error | null) => void) | null = null;
 
   constructor(
     readonly socket: Socket,
     readonly connection: Connection,
     options: SocketOptions = {},
   ) {
-    super({ allowHalfOpen: false });
+    super({ allowHalfOpen: options.allowHalfOpen ?? false });
     const conn = connection;
     conn.on("outgoing", () => this.pump());
     conn.on("data", (d) => {
@@ -75,16 +82,13 @@ export class TLSSocket extends Duplex {
       this.truncated = true;
       this.emit("truncated");
       this.push(null);
+      this.endTcpIfDone();
     });
     socket.on("error", (err) => this.destroy(err));
     socket.on("close", () => {
       if (!this.destroyed) this.destroy();
     });
-    socket.on("drain", () => {
-      const w = this.waitingDrain;
-      this.waitingDrain = null;
-      w?.();
-    });
+    socket.on("drain", () => this.releaseWrite());
 
     const timeout = options.handshakeTimeout ?? 60_000;
     if (timeout > 0) {
@@ -105,10 +109,25 @@ export class TLSSocket extends Duplex {
     this.handshakeTimer = undefined;
   }
 
-  private pump(): boolean {
+  private pump(): void {
     const out = this.connection.takeOutgoing();
-    if (out.length === 0 || this.socket.destroyed || !this.socket.writable) return true;
-    return this.socket.write(out);
+    if (out.length === 0 || this.socket.destroyed || !this.socket.writable) return;
+    this.socket.write(out);
+  }
+
+  /** Calls the callback of the write that waits for the socket to drain. */
+  private releaseWrite(err?: Error | null): void {
+    const w = this.waitingDrain;
+    this.waitingDrain = null;
+    w?.(err);
+  }
+
+  /**
+   * With a half-open TCP socket, FIN is ours to send: the peer's FIN came (truncation, no
+   * close_notify); if our side has already finished, nothing more will go either way.
+   */
+  private endTcpIfDone(): void {
+    if (this.writableFinished && !this.socket.writableEnded) this.socket.end();
   }
 
   override _read(): void {
@@ -122,18 +141,24 @@ export class TLSSocket extends Duplex {
       cb(this.connection.error ?? (e as Error));
       return;
     }
-    if (this.pump()) cb();
-    else this.waitingDrain = () => cb();
+    // The connection's 'outgoing' listener has already written the records: the socket says
+    // whether they are still queued (backpressure), and then the write completes on its 'drain'.
+    this.pump();
+    if (this.socket.writableNeedDrain && !this.socket.destroyed) this.waitingDrain = cb;
+    else cb();
   }
 
   override _final(cb: (err?: Error | null) => void): void {
     this.connection.close();
     this.pump();
+    // After a truncation the peer's close_notify never comes (nor does the connection's 'close').
+    if (this.truncated && !this.socket.writableEnded) this.socket.end();
     cb();
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.clearTimer();
+    this.releaseWrite(err);
     if (this.connection.connectionState !== "closed" && err)
       this.connection.abort(AlertDescription.internal_error, err.message);
     this.pump();
