@@ -135,6 +135,11 @@ export class TLSSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (!this.socket.writable) {
+      // E.g. the peer's FIN ended a socket that is not half-open: the data could never be sent.
+      cb(Object.assign(new Error("the socket is closed for writing (the peer ended it)"), { code: "EPIPE" }));
+      return;
+    }
     try {
       this.connection.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     } catch (e) {

@@ -198,6 +198,42 @@ describe("truncation: TCP ends without close_notify", () => {
     });
   }
 
+  test("a write after a truncation (socket not half-open) fails with EPIPE instead of vanishing", {
+    timeout: 20_000,
+  }, async () => {
+    const server = createServer({ cert: DEMO_SERVER_CERT, key: DEMO_SERVER_KEY });
+    const reported: Error[] = [];
+    server.on("tlsClientError", (e: Error) => reported.push(e));
+    let writeResult: Error | null | undefined;
+    server.on("secureConnection", (s: TLSSocket) => {
+      s.pause(); // the application is busy: its readable side has not ended yet
+      s.on("truncated", () =>
+        setImmediate(() =>
+          s.write("too late", (e) => {
+            writeResult = e;
+          }),
+        ),
+      );
+    });
+    await listenLocal(server);
+    const watched = watch(server);
+    try {
+      const base = baseline(watched);
+      const raw = net.connect(server.address().port, "127.0.0.1");
+      const c = tls.connect({ socket: raw, servername: "localhost", ca: DEMO_ROOT_CA });
+      c.on("error", () => {});
+      await once(server, "secureConnection"); // the server's side of the handshake is done too
+      raw.end(); // FIN, no close_notify
+      await closed(raw);
+      c.destroy();
+      await expectNoLeak(watched, base, "write after truncation");
+      assert.match(String((writeResult as { code?: string } | undefined)?.code), /EPIPE/);
+      assert.equal(reported.length, 1);
+    } finally {
+      server.close();
+    }
+  });
+
   test("our client reports it when a node:tls server's TCP ends without close_notify", {
     timeout: 20_000,
   }, async () => {
