@@ -14,6 +14,8 @@ import type {
   ClientHandshakeStats,
   FromWorker,
   HandshakeParams,
+  IdleParams,
+  MemorySample,
   ReceiverStats,
   SenderStats,
   ServerHandshakeStats,
@@ -44,6 +46,18 @@ export interface HandshakeCase {
   concurrency: number;
   /** Full handshakes ("none"), or resumed ones of this kind. Default "none". */
   resume?: ResumeKind;
+  /**
+   * "node": one client (node:tls) for both servers, so that the rows compare the servers alone
+   * (pairs NODE_CLIENT). Default: each implementation against itself (pairs SAME).
+   */
+  client?: Impl;
+}
+
+/** K idle connections held open against a server in its own process: its memory per connection. */
+export interface IdleCase {
+  kind: "idle";
+  suite: SuiteKey;
+  connections: number;
 }
 
 export interface BulkCase {
@@ -78,6 +92,16 @@ export interface BulkResult {
   senderCpuUsPerMB: number;
   receiver: ReceiverStats;
   sender: SenderStats;
+}
+
+export interface IdleResult {
+  /** Server VmRSS growth per idle connection, bytes (after full GCs, against the warm baseline). */
+  rssPerConnection: number;
+  /** JS heap growth per idle connection, bytes (node:tls keeps most of its state outside it). */
+  heapPerConnection: number;
+  baseline: MemorySample;
+  idle: MemorySample;
+  connections: number;
 }
 
 export interface RunOptions {
@@ -228,7 +252,9 @@ async function withPair<T>(
     opts.timeoutMs ??
     (params.kind === "handshake"
       ? params.warmupMs + params.durationMs + 30_000
-      : 30_000 + (params.warmupBytes + params.measuredBytes) / 2_000); // >= 2 MB/s
+      : params.kind === "idle"
+        ? 60_000 + (params.connections + params.warmup) * 50 // >= 20 handshakes/s
+        : 30_000 + (params.warmupBytes + params.measuredBytes) / 2_000); // >= 2 MB/s
   try {
     await withTimeout(Promise.all([server.next("alive"), client.next("alive")]), 30_000, "worker start");
     return await withTimeout(body(server, client), timeoutMs, `${pair.client} -> ${pair.server}`);
@@ -336,6 +362,50 @@ export async function runBulk(
   });
 }
 
+/**
+ * Idle connections: the client warms the server up (connections opened and closed), the server
+ * samples its memory after full GCs, the client opens `connections` and keeps them idle, the server
+ * samples again. Both workers run with --expose-gc.
+ */
+export async function runIdle(
+  material: Material,
+  c: IdleCase,
+  pair: Pair,
+  p: { warmup: number; concurrency: number },
+  opts: RunOptions = {},
+): Promise<IdleResult> {
+  const params: IdleParams = { kind: "idle", connections: c.connections, ...p };
+  const cert = material.ecdsa;
+  const withGc = { ...opts, workerExecArgv: [...(opts.workerExecArgv ?? []), "--expose-gc"] };
+  return withPair(pair, params, withGc, async (server, client) => {
+    server.send({ type: "server", impl: pair.server, suite: c.suite, cert, params });
+    const { port } = await server.next("ready");
+    client.send({ type: "client", impl: pair.client, suite: c.suite, ca: cert.ca, port, params });
+    await client.next("idle-warm");
+    server.send({ type: "sample" });
+    const baseline = (await server.next("sample")).stats;
+    client.send({ type: "open-idle" });
+    const opened = await client.next("idle-open");
+    if (opened.errors > 0 || opened.opened !== c.connections)
+      throw new Error(`${opened.opened} of ${c.connections} idle connections opened; ${opened.firstError}`);
+    expectNegotiated(opened, c.suite);
+    server.send({ type: "sample" });
+    const idle = (await server.next("sample")).stats;
+    if (!idle.gc) throw new Error("the server worker has no global.gc");
+    if (idle.connections !== c.connections)
+      throw new Error(`the server holds ${idle.connections} connections, expected ${c.connections}`);
+    client.send({ type: "close-idle" });
+    await client.next("idle-closed");
+    return {
+      rssPerConnection: (idle.rssBytes - baseline.rssBytes) / c.connections,
+      heapPerConnection: (idle.heapBytes - baseline.heapBytes) / c.connections,
+      baseline,
+      idle,
+      connections: c.connections,
+    };
+  });
+}
+
 /** Guards against a silently different case (another suite or group would change the numbers). */
 function profiles(opts: RunOptions): { server: { profile?: string }; client: { profile?: string } } {
   const p = opts.profilePrefix;
@@ -381,7 +451,7 @@ function expectResumption(
 export interface PlanEntry {
   /** Stable id, e.g. "hs/ecdsa/c1" or "bulk/aes128". */
   id: string;
-  spec: HandshakeCase | BulkCase;
+  spec: HandshakeCase | BulkCase | IdleCase;
   /** Which client→server pairs to run. */
   pairs: Pair[];
 }
@@ -390,12 +460,22 @@ export const SAME: readonly Pair[] = [
   { client: "typetls", server: "typetls" },
   { client: "node", server: "node" },
 ];
+/** One client, node:tls, against both servers: the server's cost alone. */
+export const NODE_CLIENT: readonly Pair[] = [
+  { client: "node", server: "typetls" },
+  { client: "node", server: "node" },
+];
 export const MIXED: readonly Pair[] = [
   { client: "typetls", server: "node" },
   { client: "node", server: "typetls" },
 ];
 
-export function defaultPlan(options: { concurrency: readonly number[]; mixed: boolean }): PlanEntry[] {
+export function defaultPlan(options: {
+  concurrency: readonly number[];
+  mixed: boolean;
+  /** Idle connections for the memory case. */
+  idle: number;
+}): PlanEntry[] {
   const plan: PlanEntry[] = [];
   for (const cert of ["ecdsa", "rsa"] as const) {
     for (const concurrency of options.concurrency) {
@@ -425,6 +505,19 @@ export function defaultPlan(options: { concurrency: readonly number[]; mixed: bo
       pairs: [...SAME],
     });
   }
+  // Connections per second of the servers alone: the same node:tls client for both, TLS 1.3 full
+  // handshakes at the highest concurrency; and the memory an idle connection costs the server.
+  const cmax = Math.max(...options.concurrency);
+  plan.push({
+    id: `cps/ecdsa13/c${cmax}`,
+    spec: { kind: "handshake", cert: "ecdsa", suite: "tls13Aes128", concurrency: cmax, client: "node" },
+    pairs: [...NODE_CLIENT],
+  });
+  plan.push({
+    id: `idle/ecdsa13/k${options.idle}`,
+    spec: { kind: "idle", suite: "tls13Aes128", connections: options.idle },
+    pairs: [...NODE_CLIENT],
+  });
   for (const [name, suite] of [
     ["aes128", "ecdsaAes128"],
     ["chacha20", "ecdsaChacha"],

@@ -21,7 +21,17 @@ export interface BulkParams {
   measuredBytes: number;
 }
 
-export type CaseParams = HandshakeParams | BulkParams;
+export interface IdleParams {
+  kind: "idle";
+  /** Connections held open at once (each handshaken and echoed one byte, then idle). */
+  connections: number;
+  /** Connections opened and closed before the baseline sample. */
+  warmup: number;
+  /** Handshakes in flight while opening them. */
+  concurrency: number;
+}
+
+export type CaseParams = HandshakeParams | BulkParams | IdleParams;
 
 export type ToWorker =
   | { type: "server"; impl: Impl; suite: SuiteKey; cert: CertMaterial; params: CaseParams; profile?: string }
@@ -38,7 +48,12 @@ export type ToWorker =
   /** Handshake servers: start counting (the client's warm-up is over). */
   | { type: "mark" }
   /** Handshake servers: stop counting and report. */
-  | { type: "collect" };
+  | { type: "collect" }
+  /** Idle servers: full GCs, then report resident memory ("sample"). */
+  | { type: "sample" }
+  /** Idle clients: open the idle connections ("idle-open"), then close them ("idle-closed"). */
+  | { type: "open-idle" }
+  | { type: "close-idle" };
 
 export interface ServerHandshakeStats {
   /** Handshakes completed between mark and collect. */
@@ -95,6 +110,17 @@ export interface SenderStats {
   group: string;
 }
 
+export interface MemorySample {
+  /** VmRSS from /proc/self/status, bytes (after full GCs when the worker has --expose-gc). */
+  rssBytes: number;
+  /** process.memoryUsage().heapUsed, bytes. */
+  heapBytes: number;
+  /** Connections the server holds open. */
+  connections: number;
+  /** Whether global.gc was available. */
+  gc: boolean;
+}
+
 export type FromWorker =
   | { type: "alive" }
   | { type: "ready"; port: number }
@@ -104,4 +130,8 @@ export type FromWorker =
   | { type: "client-handshake"; stats: ClientHandshakeStats }
   | { type: "receiver"; stats: ReceiverStats }
   | { type: "sender"; stats: SenderStats }
+  | { type: "sample"; stats: MemorySample }
+  | { type: "idle-warm" }
+  | { type: "idle-open"; opened: number; errors: number; firstError?: string; cipher: string; group: string }
+  | { type: "idle-closed" }
   | { type: "failed"; message: string };

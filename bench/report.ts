@@ -3,6 +3,7 @@ import {
   type BulkResult,
   type HandshakeCase,
   type HandshakeResult,
+  type IdleResult,
   median,
   type Pair,
   type PlanEntry,
@@ -15,16 +16,31 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 export interface Collected {
   entry: PlanEntry;
   /** pairKey → one outcome per trial */
-  runs: Map<string, Outcome<HandshakeResult | BulkResult>[]>;
+  runs: Map<string, Outcome<Result>[]>;
 }
 
-export function isHandshake(v: HandshakeResult | BulkResult): v is HandshakeResult {
+export type Result = HandshakeResult | BulkResult | IdleResult;
+
+export function isHandshake(v: Result): v is HandshakeResult {
   return "connPerSec" in v;
 }
 
+export function isIdle(v: Result): v is IdleResult {
+  return "rssPerConnection" in v;
+}
+
+const kib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
+
 /** One line per run, for the progress log. */
-export function summary(v: HandshakeResult | BulkResult): string {
+export function summary(v: Result): string {
   const us = (x: number) => x.toFixed(0);
+  if (isIdle(v)) {
+    return (
+      `${v.connections} idle connections: server RSS ${kib(v.rssPerConnection)} / connection ` +
+      `(${(v.baseline.rssBytes / 1048576).toFixed(1)} → ${(v.idle.rssBytes / 1048576).toFixed(1)} MiB), ` +
+      `JS heap ${kib(v.heapPerConnection)} / connection`
+    );
+  }
   if (isHandshake(v)) {
     const err = v.client.errors + v.server.errors;
     const ss = v.server.handshakes > 0 ? v.server.sysUs / v.server.handshakes : Number.NaN;
@@ -49,7 +65,7 @@ export interface Row {
   typetls: number;
   node: number;
   /** "factor": a ratio within one implementation (resumed conn/s ÷ full conn/s). */
-  unit: "rate" | "us" | "ms" | "count" | "factor";
+  unit: "rate" | "us" | "ms" | "count" | "factor" | "kib";
 }
 
 const TT: Pair = { client: "typetls", server: "typetls" };
@@ -58,7 +74,7 @@ const TN: Pair = { client: "typetls", server: "node" };
 const NT: Pair = { client: "node", server: "typetls" };
 
 /** Median over the successful trials of one pair (NaN when none succeeded). */
-function pick<T extends HandshakeResult | BulkResult>(c: Collected, pair: Pair, f: (v: T) => number): number {
+function pick<T extends Result>(c: Collected, pair: Pair, f: (v: T) => number): number {
   const outcomes = c.runs.get(pairKey(pair)) ?? [];
   return median(outcomes.flatMap((x) => (x.ok ? [f(x.value as T)] : [])));
 }
@@ -81,6 +97,7 @@ function fullCaseFor(spec: HandshakeCase, all: readonly Collected[]): Collected 
     return (
       s.kind === "handshake" &&
       (s.resume ?? "none") === "none" &&
+      s.client === spec.client &&
       s.cert === spec.cert &&
       s.concurrency === spec.concurrency &&
       SUITES[s.suite].version === version
@@ -89,9 +106,11 @@ function fullCaseFor(spec: HandshakeCase, all: readonly Collected[]): Collected 
 }
 
 function handshakeRows(c: Collected, spec: HandshakeCase, all: readonly Collected[]): Row[] {
+  // With one node:tls client for both servers, the TypeTLS column is node → TypeTLS.
+  const tt = spec.client === "node" ? NT : TT;
   const row = (name: string, unit: Row["unit"], f: (v: HandshakeResult) => number): Row => ({
     name,
-    typetls: pick(c, TT, f),
+    typetls: pick(c, tt, f),
     node: pick(c, NN, f),
     unit,
   });
@@ -99,7 +118,8 @@ function handshakeRows(c: Collected, spec: HandshakeCase, all: readonly Collecte
   const tls13 = SUITES[spec.suite].version === "TLSv1.3";
   const title =
     resume === "none"
-      ? `handshake ${tls13 ? "TLS 1.3 " : ""}${certLabel(spec)} c=${spec.concurrency}`
+      ? `handshake ${tls13 ? "TLS 1.3 " : ""}${certLabel(spec)} c=${spec.concurrency}` +
+        (spec.client === "node" ? ", servers only (node client)" : "")
       : `resumed ${RESUMED_LABEL[resume]} c=${spec.concurrency}`;
   const conn = (v: HandshakeResult) => v.connPerSec;
   const rows = [row(`${title}: conn/s`, "rate", conn)];
@@ -152,16 +172,31 @@ function bulkRows(c: Collected, suite: string): Row[] {
   return rows;
 }
 
+function idleRows(c: Collected, connections: number, suite: string): Row[] {
+  const row = (name: string, f: (v: IdleResult) => number): Row => ({
+    name,
+    typetls: pick(c, NT, f),
+    node: pick(c, NN, f),
+    unit: "kib",
+  });
+  return [
+    row(`${connections} idle ${suite} connections: server RSS KiB / conn`, (v) => v.rssPerConnection / 1024),
+    row("    server JS heap KiB / conn", (v) => v.heapPerConnection / 1024),
+  ];
+}
+
 /** The rows of one case; `all` (the whole run) supplies the full-handshake case a resumed one compares with. */
 export function rowsFor(c: Collected, all: readonly Collected[] = [c]): Row[] {
   const spec = c.entry.spec;
   if (spec.kind === "handshake") return handshakeRows(c, spec, all);
+  if (spec.kind === "idle") return idleRows(c, spec.connections, SUITES[spec.suite].label);
   return bulkRows(c, SUITES[spec.suite].label.replace("ECDHE-ECDSA ", ""));
 }
 
 function fmt(v: number, unit: Row["unit"]): string {
   if (!Number.isFinite(v)) return "—";
   if (unit === "ms") return v.toFixed(2);
+  if (unit === "kib") return v.toFixed(1);
   if (unit === "factor") return `${v.toFixed(2)}×`;
   if (unit === "rate" && v < 100) return v.toFixed(1);
   return Math.round(v).toLocaleString("en-US");

@@ -9,6 +9,7 @@
  *   --trials=N          repeat every case N times, interleaved, and report medians (BENCH_TRIALS, default 1)
  *   --only=a,b          run only cases whose id contains one of these (hs/ecdsa, hs/rsa/c8, hs13, resume, resume/psk13, bulk/chacha20, ...)
  *   --no-mixed          skip the mixed bulk pairs (TypeTLS→node, node→TypeTLS)
+ *   --idle=K            idle connections held open for the server memory case (BENCH_IDLE, default 1000)
  *   --json              print the results as JSON instead of the table
  *   --prof=DIR          write a V8 CPU profile of each side's measured window to DIR (inflates the numbers)
  */
@@ -20,11 +21,13 @@ import {
   type BulkResult,
   defaultPlan,
   type HandshakeResult,
+  type IdleResult,
   loadMaterial,
   pairKey,
   type RunOptions,
   runBulk,
   runHandshake,
+  runIdle,
 } from "./core.js";
 import { type Collected, type Outcome, renderTable, summary } from "./report.js";
 
@@ -34,6 +37,7 @@ interface Options {
   concurrency: number[];
   bulkMiB: number;
   bulkWarmupMiB: number;
+  idle: number;
   trials: number;
   only: string[];
   mixed: boolean;
@@ -42,7 +46,7 @@ interface Options {
 }
 
 const USAGE = `usage: npm run bench -- [--duration=S] [--warmup=S] [--concurrency=1,8] [--bulk-mib=N]
-       [--bulk-warmup-mib=N] [--trials=N] [--only=hs/ecdsa,bulk/aes128] [--no-mixed] [--json] [--prof=DIR]`;
+       [--bulk-warmup-mib=N] [--idle=K] [--trials=N] [--only=hs/ecdsa,bulk/aes128] [--no-mixed] [--json] [--prof=DIR]`;
 
 function parseArgs(argv: readonly string[]): Options {
   const flags = new Map<string, string>();
@@ -61,6 +65,7 @@ function parseArgs(argv: readonly string[]): Options {
     "concurrency",
     "bulk-mib",
     "bulk-warmup-mib",
+    "idle",
     "trials",
     "only",
     "no-mixed",
@@ -87,6 +92,7 @@ function parseArgs(argv: readonly string[]): Options {
     concurrency,
     bulkMiB: num("bulk-mib", "BENCH_BULK_MIB", 128, 0.0625),
     bulkWarmupMiB: num("bulk-warmup-mib", "BENCH_BULK_WARMUP_MIB", 32, 0),
+    idle: Math.round(num("idle", "BENCH_IDLE", 1000, 1)),
     trials: Math.round(num("trials", "BENCH_TRIALS", 1, 1)),
     only,
     mixed: !flags.has("no-mixed"),
@@ -98,11 +104,13 @@ function parseArgs(argv: readonly string[]): Options {
 }
 
 const WRITE_SIZE = 16384;
+/** Idle case: connections opened and closed before the baseline, and handshakes in flight. */
+const IDLE_CLIENT = { warmup: 200, concurrency: 16 };
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  let plan = defaultPlan({ concurrency: o.concurrency, mixed: o.mixed });
+  let plan = defaultPlan({ concurrency: o.concurrency, mixed: o.mixed, idle: o.idle });
   if (o.only.length > 0) plan = plan.filter((e) => o.only.some((s) => e.id.includes(s)));
   if (plan.length === 0) throw new Error("--only matched no case");
   const material = await loadMaterial();
@@ -122,7 +130,7 @@ async function main(): Promise<void> {
       const pairs = trial % 2 === 0 ? c.entry.pairs : [...c.entry.pairs].reverse();
       for (const pair of pairs) {
         const label = `${c.entry.id} ${pairKey(pair)}${o.trials > 1 ? ` (trial ${trial + 1}/${o.trials})` : ""}`;
-        let outcome: Outcome<HandshakeResult | BulkResult>;
+        let outcome: Outcome<HandshakeResult | BulkResult | IdleResult>;
         const runOpts: RunOptions = {};
         if (o.profDir) {
           const name = `${c.entry.id.replaceAll("/", "-")}.${pair.client}-${pair.server}.t${trial + 1}`;
@@ -134,7 +142,9 @@ async function main(): Promise<void> {
           const value =
             spec.kind === "handshake"
               ? await runHandshake(material, spec, pair, hsParams, runOpts)
-              : await runBulk(material, spec, pair, bulk, runOpts);
+              : spec.kind === "idle"
+                ? await runIdle(material, spec, pair, IDLE_CLIENT)
+                : await runBulk(material, spec, pair, bulk, runOpts);
           outcome = { ok: true, value };
           log(`  ${label}: ${summary(value)}`);
         } catch (e) {
@@ -180,7 +190,7 @@ async function main(): Promise<void> {
       `${o.trials} trial${o.trials > 1 ? "s (medians)" : ""}; ${elapsed.toFixed(0)} s in all`,
   );
   console.log(
-    "ratio = TypeTLS / node: above 1 is better for rates (conn/s, MB/s), worse for CPU and latency.",
+    "ratio = TypeTLS / node: above 1 is better for rates (conn/s, MB/s), worse for CPU, latency and memory.",
   );
 }
 

@@ -4,7 +4,7 @@
  * implementation's work cannot hide in the other's event loop.
  */
 import { once } from "node:events";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { performance } from "node:perf_hooks";
 import type { Duplex } from "node:stream";
@@ -23,6 +23,8 @@ import type {
   ClientHandshakeStats,
   FromWorker,
   HandshakeParams,
+  IdleParams,
+  MemorySample,
   ServerHandshakeStats,
   ToWorker,
 } from "./protocol.js";
@@ -92,7 +94,7 @@ async function runServer(msg: Extract<ToWorker, { type: "server" }>): Promise<vo
   const params = msg.params;
   profilePath = msg.profile;
   const onSecure =
-    params.kind === "handshake" ? (s: Duplex) => echoHandler(s) : (s: Duplex) => bulkReceiver(s, params);
+    params.kind === "bulk" ? (s: Duplex) => bulkReceiver(s, params) : (s: Duplex) => echoHandler(s);
   const resume: ResumeKind = params.kind === "handshake" ? params.resume : "none";
   const server = await startServer(msg.impl, msg.cert, suite, resume, {
     onSecure(s, resumed) {
@@ -106,9 +108,27 @@ async function runServer(msg: Extract<ToWorker, { type: "server" }>): Promise<vo
   send({ type: "ready", port: server.port });
 }
 
+let serverOpen = 0;
+
 /** Handshake cases: echo the client's byte; the stream ends when the client's close_notify arrives. */
 function echoHandler(s: Duplex): void {
+  serverOpen++;
+  s.once("close", () => serverOpen--);
   s.on("data", (d: Buffer) => s.write(d));
+}
+
+/** Idle cases: resident memory after full GCs (the worker runs with --expose-gc). */
+async function memorySample(): Promise<MemorySample> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) for (let i = 0; i < 3; i++) gc();
+  await new Promise((r) => setTimeout(r, 200)); // V8 gives pages back in the background
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"));
+  return {
+    rssBytes: m ? Number(m[1]) * 1024 : process.memoryUsage().rss,
+    heapBytes: process.memoryUsage().heapUsed,
+    connections: serverOpen,
+    gc: gc !== undefined,
+  };
 }
 
 let receiverBusy = false;
@@ -379,11 +399,99 @@ async function runBulkSender(factory: ClientFactory, port: number, p: BulkParams
   await closed;
 }
 
+/** Runs `total` jobs, `inFlight` at a time. */
+async function pool(total: number, inFlight: number, job: () => Promise<void>): Promise<void> {
+  let started = 0;
+  const worker = async (): Promise<void> => {
+    while (started < total) {
+      started++;
+      await job();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, total) }, worker));
+}
+
+let idleStep: ((m: ToWorker["type"]) => void) | null = null;
+function nextStep(want: ToWorker["type"]): Promise<void> {
+  return new Promise((resolve) => {
+    idleStep = (t) => {
+      if (t === want) resolve();
+    };
+  });
+}
+
+/** One connection that handshakes and echoes a byte, then stays open; resolves with it. */
+function idleConnection(factory: ClientFactory, port: number): Promise<ClientConn> {
+  return new Promise((resolve, reject) => {
+    const c = factory(port);
+    const s = c.socket;
+    const timer = setTimeout(() => s.destroy(new Error("connection timed out")), CONNECTION_TIMEOUT_MS);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      reject(e);
+    };
+    s.once("secureConnect", () => s.write(ONE_BYTE));
+    s.once("data", () => {
+      clearTimeout(timer);
+      s.off("error", fail);
+      s.on("error", () => {});
+      resolve(c);
+    });
+    s.once("error", fail);
+  });
+}
+
+/**
+ * Idle cases: warm-up connections (opened and closed), then, on cue, `connections` open at once
+ * and idle until told to close them.
+ */
+async function runIdleClient(factory: ClientFactory, port: number, p: IdleParams): Promise<void> {
+  await pool(p.warmup, p.concurrency, async () => {
+    await oneConnection(factory, port, undefined);
+  });
+  const open = nextStep("open-idle");
+  send({ type: "idle-warm" });
+  await open;
+  const held: ClientConn[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  await pool(p.connections, p.concurrency, async () => {
+    try {
+      held.push(await idleConnection(factory, port));
+    } catch (e) {
+      errors++;
+      firstError ??= describe(e);
+    }
+  });
+  const negotiated = held[0] ? negotiatedOf(held[0]) : { cipher: "", group: "" };
+  const close = nextStep("close-idle");
+  send({
+    type: "idle-open",
+    opened: held.length,
+    errors,
+    ...(firstError !== undefined ? { firstError } : {}),
+    ...negotiated,
+  });
+  await close;
+  await Promise.all(
+    held.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.socket.once("close", () => resolve());
+          c.socket.end();
+          c.socket.resume();
+        }),
+    ),
+  );
+  send({ type: "idle-closed" });
+}
+
 async function runClient(msg: Extract<ToWorker, { type: "client" }>): Promise<void> {
   profilePath = msg.profile;
   const resume: ResumeKind = msg.params.kind === "handshake" ? msg.params.resume : "none";
   const factory = clientFactory(msg.impl, msg.ca, SUITES[msg.suite], resume);
   if (msg.params.kind === "handshake") await runHandshakeClient(factory, msg.port, msg.params);
+  else if (msg.params.kind === "idle") await runIdleClient(factory, msg.port, msg.params);
   else await runBulkSender(factory, msg.port, msg.params);
 }
 
@@ -404,6 +512,13 @@ process.on("message", (msg: ToWorker) => {
     case "mark":
     case "collect":
       onServerControl(msg).catch(fail);
+      return;
+    case "sample":
+      memorySample().then((stats) => send({ type: "sample", stats }), fail);
+      return;
+    case "open-idle":
+    case "close-idle":
+      idleStep?.(msg.type);
       return;
   }
 });

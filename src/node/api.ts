@@ -41,7 +41,7 @@ export function connect(options: ConnectOptions, onSecure?: () => void): TLSSock
     session = options.sessionCache.get(cacheKey);
     if (session) options.sessionCache.delete(cacheKey);
   }
-  const socket = options.socket ?? net.connect({ host, port });
+  const socket = options.socket ?? net.connect({ host, port, allowHalfOpen: options.allowHalfOpen ?? false });
   const conn = new ClientConnection(config, {
     serverName,
     ...(session !== undefined ? { session } : {}),
@@ -74,7 +74,9 @@ export class TLSServer extends EventEmitter {
     this.config = options.config ?? new ServerConfig(options);
     this.socketOptions = options;
     if (onSecure) this.on("secureConnection", onSecure);
-    this.server = net.createServer((raw) => this.accept(raw));
+    this.server = net.createServer({ allowHalfOpen: options.allowHalfOpen ?? false }, (raw) =>
+      this.accept(raw),
+    );
     this.server.on("error", (e) => this.emit("error", e));
     this.server.on("listening", () => this.emit("listening"));
     this.server.on("close", () => this.emit("close"));

@@ -9,6 +9,13 @@ import type { Certificate } from "../x509/certificate.js";
 export interface SocketOptions {
   /** Milliseconds for the handshake to complete before it is aborted. Default 60 000; 0 = none. */
   handshakeTimeout?: number;
+  /**
+   * TLS 1.3 half-close (RFC 8446 §6.1): after the peer's close_notify ('end'), the writable side
+   * stays open and the application sends its close_notify with end() when it is done. Default false:
+   * the close_notify is answered at once, as node:tls does. A socket passed in should then be
+   * allowHalfOpen too (createServer and connect make theirs so), or the peer's TCP FIN ends it.
+   */
+  allowHalfOpen?: boolean;
 }
 
 /**
@@ -32,7 +39,7 @@ export class TLSSocket extends Duplex {
     readonly connection: Connection,
     options: SocketOptions = {},
   ) {
-    super({ allowHalfOpen: false });
+    super({ allowHalfOpen: options.allowHalfOpen ?? false });
     const conn = connection;
     conn.on("outgoing", () => this.pump());
     // Backpressure, reading side: when the application's buffer is full the connection pauses
@@ -104,15 +111,14 @@ export class TLSSocket extends Duplex {
       this.truncated = true;
       this.emit("truncated");
       this.push(null);
+      this.endTcpIfDone();
     });
     socket.on("error", (err) => this.destroy(err));
     socket.on("close", () => {
       if (!this.destroyed) this.destroy();
     });
     socket.on("drain", () => {
-      const w = this.waitingDrain;
-      this.waitingDrain = null;
-      w?.();
+      this.releaseWrite();
       this.updateFlow();
     });
 
@@ -169,10 +175,25 @@ export class TLSSocket extends Duplex {
     this.handshakeTimer = undefined;
   }
 
-  private pump(): boolean {
+  private pump(): void {
     const out = this.connection.takeOutgoing();
-    if (out.length === 0 || this.socket.destroyed || !this.socket.writable) return true;
-    return this.socket.write(out);
+    if (out.length === 0 || this.socket.destroyed || !this.socket.writable) return;
+    this.socket.write(out);
+  }
+
+  /** Calls the callback of the write that waits for the socket to drain. */
+  private releaseWrite(err?: Error | null): void {
+    const w = this.waitingDrain;
+    this.waitingDrain = null;
+    w?.(err);
+  }
+
+  /**
+   * With a half-open TCP socket, FIN is ours to send: the peer's FIN came (truncation, no
+   * close_notify); if our side has already finished, nothing more will go either way.
+   */
+  private endTcpIfDone(): void {
+    if (this.writableFinished && !this.socket.writableEnded) this.socket.end();
   }
 
   override _read(): void {
@@ -189,19 +210,29 @@ export class TLSSocket extends Duplex {
       this.heldWrite = (err) => (err ? cb(err) : this._write(chunk, enc, cb));
       return;
     }
+    if (!this.socket.writable) {
+      // E.g. the peer's FIN ended a socket that is not half-open: the data could never be sent.
+      cb(Object.assign(new Error("the socket is closed for writing (the peer ended it)"), { code: "EPIPE" }));
+      return;
+    }
     try {
       this.connection.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     } catch (e) {
       cb(this.connection.error ?? (e as Error));
       return;
     }
-    if (this.pump()) cb();
-    else this.waitingDrain = cb;
+    // The connection's 'outgoing' listener has already written the records: the socket says
+    // whether they are still queued (backpressure), and then the write completes on its 'drain'.
+    this.pump();
+    if (this.socket.writableNeedDrain && !this.socket.destroyed) this.waitingDrain = cb;
+    else cb();
   }
 
   override _final(cb: (err?: Error | null) => void): void {
     this.connection.close();
     this.pump();
+    // After a truncation the peer's close_notify never comes (nor does the connection's 'close').
+    if (this.truncated && !this.socket.writableEnded) this.socket.end();
     cb();
   }
 

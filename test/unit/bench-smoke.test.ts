@@ -7,8 +7,10 @@ import {
   loadMaterial,
   type Material,
   MIXED,
+  NODE_CLIENT,
   runBulk,
   runHandshake,
+  runIdle,
   SAME,
 } from "../../bench/core.js";
 import { type Collected, renderTable } from "../../bench/report.js";
@@ -124,4 +126,50 @@ test("bench: bulk transfer moves exactly the bytes asked for, every pair", { tim
       assert.ok(r.mbPerSec > 0 && r.receiverCpuUsPerMB > 0 && r.senderCpuUsPerMB > 0, what);
     }
   }
+});
+
+test("bench: servers only (one node:tls client for both), and the memory of idle connections", {
+  timeout: 120_000,
+}, async () => {
+  const spec = {
+    kind: "handshake",
+    cert: "ecdsa",
+    suite: "tls13Aes128",
+    concurrency: 2,
+    client: "node",
+  } as const;
+  const cps: Collected = { entry: { id: "cps/ecdsa13/c2", spec, pairs: [...NODE_CLIENT] }, runs: new Map() };
+  const idleSpec = { kind: "idle", suite: "tls13Aes128", connections: 40 } as const;
+  const idle: Collected = {
+    entry: { id: "idle/ecdsa13/k40", spec: idleSpec, pairs: [...NODE_CLIENT] },
+    runs: new Map(),
+  };
+  for (const pair of NODE_CLIENT) {
+    const what = `${pair.client}->${pair.server}`;
+    const r = await runHandshake(material, spec, pair, { warmupMs: 50, durationMs: 250 });
+    assert.equal(
+      r.client.errors + r.server.errors,
+      0,
+      `${what}: ${r.client.firstError ?? r.server.firstError}`,
+    );
+    assert.ok(r.client.connections > 0 && r.server.handshakes > 0, what);
+    assert.equal(r.client.cipher, "TLS_AES_128_GCM_SHA256");
+    cps.runs.set(`${pair.client}->${pair.server}`, [{ ok: true, value: r }]);
+    // runIdle itself fails unless the server holds every connection and has global.gc.
+    const m = await runIdle(material, idleSpec, pair, { warmup: 10, concurrency: 4 });
+    assert.equal(m.idle.connections, 40, what);
+    assert.ok(m.baseline.rssBytes > 0 && m.idle.rssBytes > 0, what);
+    assert.ok(Number.isFinite(m.rssPerConnection) && Number.isFinite(m.heapPerConnection), what);
+    idle.runs.set(`${pair.client}->${pair.server}`, [{ ok: true, value: m }]);
+  }
+  const table = renderTable([cps, idle]);
+  assert.match(
+    table,
+    /handshake TLS 1\.3 ECDSA P-256 c=2, servers only \(node client\): conn\/s \|\s+[\d,.]+ \|\s+[\d,.]+ \|\s+[\d.]+×/,
+  );
+  assert.match(
+    table,
+    /40 idle TLS 1\.3 AES-128-GCM connections: server RSS KiB \/ conn\s+\|\s+-?[\d.]+ \|\s+-?[\d.]+ \|/,
+  );
+  assert.match(table, /server JS heap KiB \/ conn/);
 });
