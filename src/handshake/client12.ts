@@ -14,13 +14,7 @@ import { Aead12Protection } from "../record/protection.js";
 import type { SessionState } from "../session/session.js";
 import { type CipherSuite, suiteById } from "../suites.js";
 import { concat, equalBytes } from "../wire/bytes.js";
-import {
-  expect,
-  type PeerIdentity,
-  RenegotiationRefusals,
-  unexpected,
-  verifyPeerChain,
-} from "./common.js";
+import { expect, type PeerIdentity, RenegotiationRefusals, unexpected, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
 import { checkFinished12, sendFinished12 } from "./finished12.js";
 import { decodeCertificate12, encodeCertificate12 } from "./messages/certificate.js";

@@ -15,13 +15,7 @@ import { Aead12Protection } from "../record/protection.js";
 import { type CipherSuite, TLS_EMPTY_RENEGOTIATION_INFO_SCSV } from "../suites.js";
 import { concat } from "../wire/bytes.js";
 import { checkHostname } from "../x509/hostname.js";
-import {
-  expect,
-  type PeerIdentity,
-  RenegotiationRefusals,
-  unexpected,
-  verifyPeerChain,
-} from "./common.js";
+import { expect, type PeerIdentity, RenegotiationRefusals, unexpected, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
 import { checkFinished12, sendFinished12 } from "./finished12.js";
 import { decodeCertificate12, encodeCertificate12 } from "./messages/certificate.js";
