@@ -82,9 +82,11 @@ table("groups, 1.3 client", hostileServer13, [
     run: (h) => serverShare(h, HYBRID, cat(zeros(1088), zeros(32))),
   },
   {
-    // ML-KEM decapsulation rejects implicitly (FIPS 203): the secrets differ, nothing authenticates.
+    // ML-KEM decapsulation rejects implicitly (FIPS 203): the secrets differ, nothing authenticates,
+    // and the client's alert is sealed under its own (other) handshake keys.
     name: "X25519MLKEM768 with a forged ML-KEM ciphertext, then a flight",
     alert: A.bad_record_mac,
+    sealedUnreadable: true,
     run: (h) => {
       h.s.readHello();
       const sh = h.s.serverHello({

@@ -197,22 +197,26 @@ export class Victim {
    * The victim ended the connection with a fatal `alert` of its own: on the wire (the last alert
    * record, decrypted if need be), in the one TLSError it reported, and in its closed state.
    */
-  expectFatal(alert: AlertDescription): void {
+  expectFatal(alert: AlertDescription, sealedUnreadable = false): void {
     const name = alertName(alert);
     assert.deepEqual(this.others, [], "only TLSErrors");
     assert.equal(this.errors.length, 1, `exactly one error event, expected ${name}`);
     const err = this.errors[0]!;
     assert.equal(alertName(err.alert), name, `TLSError alert: ${err.message}`);
     assert.equal(err.sentBy, "local");
-    assert.equal(this.wire.unread, 0, "every record the victim sent could be read by the script");
-    const alerts = this.wire.alerts();
-    const last = alerts.at(-1);
-    assert.ok(last, "an alert on the wire");
-    assert.deepEqual(
-      [last[0], alertName(last[1])],
-      [2, name],
-      `wire alert (all alerts: ${alerts.map(([l, d]) => `${l}:${alertName(d)}`).join(", ")})`,
-    );
+    if (sealedUnreadable) {
+      assert.equal(this.wire.unread, 1, "one sealed record the script cannot read: the alert");
+    } else {
+      assert.equal(this.wire.unread, 0, "every record the victim sent could be read by the script");
+      const alerts = this.wire.alerts();
+      const last = alerts.at(-1);
+      assert.ok(last, "an alert on the wire");
+      assert.deepEqual(
+        [last[0], alertName(last[1])],
+        [2, name],
+        `wire alert (all alerts: ${alerts.map(([l, d]) => `${l}:${alertName(d)}`).join(", ")})`,
+      );
+    }
     assert.equal(this.conn.connectionState, "closed");
     assert.equal(this.closes, 1, "one close event");
     // Once closed, more input is ignored: no throw, no second error, nothing sent.
