@@ -73,6 +73,7 @@ session resumption (on by default: TLS 1.2 session ids and RFC 5077 tickets, TLS
                            redis://HOST:PORT (shared by a fleet; it may share ticket keys too).
                            A failing store is reported (one line a second at most) and the
                            handshakes fall back to full ones
+  --handshake-timeout SECONDS  drop a client whose handshake is not done by then (default 60)
   --trace                  print every handshake message on stderr
   --keylog FILE            append NSS key log lines to FILE (default: $SSLKEYLOGFILE)
   -h, --help               this help
@@ -93,6 +94,7 @@ const SERVER_OPTIONS = {
   "single-use-tickets": { type: "boolean" },
   "max-early-data": { type: "string" },
   "session-store": { type: "string" },
+  "handshake-timeout": { type: "string" },
 } as const;
 
 /** A whole number of seconds, at least 1. */
@@ -237,6 +239,10 @@ export async function runServer(argv: readonly string[], io: Output = stdio): Pr
     ...resumption,
   };
   new ServerConfig(tlsOptions);
+  const handshakeTimeout =
+    v["handshake-timeout"] !== undefined
+      ? parseSeconds("--handshake-timeout", v["handshake-timeout"]) * 1000
+      : 60_000;
 
   let store: Awaited<ReturnType<typeof createSessionStoreFromUrl>> | undefined;
   if (v["session-store"] !== undefined) {
@@ -302,7 +308,7 @@ export async function runServer(argv: readonly string[], io: Output = stdio): Pr
     keylog?.close();
   };
 
-  const server: TLSServer = createServer(tlsOptions);
+  const server: TLSServer = createServer({ ...tlsOptions, handshakeTimeout });
 
   let nextId = 1;
   server.on("connection", (sock: TLSSocket) => {

@@ -175,8 +175,8 @@ export async function runCli(
  * Runs `typetls client ARGS` against a server that answers: sends `input` once the handshake is
  * done and ends standard input only when stdout matches `until` (without `until`, waits for the
  * server to close, as a --www server does). So the data and the client's close_notify never reach
- * the server together: TypeTLS answers a close_notify at once, and an echo or a --www page written
- * after that is lost (see the todo test "half-close" in server.test.ts).
+ * the server together: the CLI server is not half-open, so it answers a close_notify at once and an
+ * echo or a --www page written after that would be lost.
  */
 export async function converse(
   args: readonly string[],

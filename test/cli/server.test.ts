@@ -80,6 +80,33 @@ async function curl(
 }
 
 describe("typetls server", { timeout: 120_000 }, () => {
+  it("--handshake-timeout drops a client that sends half a ClientHello, and goes on serving", async () => {
+    const { proc, port } = await startCliServer([...p256Args(), "--handshake-timeout", "1"]);
+    try {
+      const slow = net.connect(port, "127.0.0.1");
+      await new Promise((r) => slow.once("connect", r));
+      const start = Date.now();
+      slow.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])); // a record header, one byte of body
+      const got: Buffer[] = [];
+      slow.on("data", (d: Buffer) => got.push(d));
+      await new Promise((r) => slow.once("close", r));
+      const took = Date.now() - start;
+      assert.ok(took >= 900 && took < 10_000, `dropped after ${took} ms`);
+      // A fatal user_canceled alert in the clear, then the close.
+      assert.deepEqual([...Buffer.concat(got)], [0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 90]);
+      await proc.waitFor(/handshake not complete after 1000 ms/, 5000);
+      assert.equal(await nodeEcho(port, "still serving"), "still serving");
+    } finally {
+      await proc.kill();
+    }
+  });
+
+  it("--handshake-timeout takes whole seconds", async () => {
+    const r = await runCli(["server", "--port", "0", ...p256Args(), "--handshake-timeout", "0.5"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--handshake-timeout: expected seconds/);
+  });
+
   it("prints the listening line, echoes to openssl s_client, and exits 0 on SIGTERM", async (t) => {
     if (!requirePeer(t, "openssl")) return;
     const { proc, port, host } = await startCliServer(p256Args());
