@@ -781,6 +781,7 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
           self.pendingAppData.unshift(self.earlyDataWanted);
         self.earlyDataWanted = null;
         self.flushHandshake();
+        transcript.clear(); // a few KiB per connection (the certificate chains) no longer needed
         self.emit("handshake", info);
         self.flushAppData();
         if (self.closeRequested) self.close();

@@ -17,6 +17,10 @@ export class Transcript {
     this.messages.length = 0;
     this.messages.push(first);
   }
+  /** Forgets every message (the handshake is over: nothing more will be hashed). */
+  clear(): void {
+    this.messages.length = 0;
+  }
   bytes(): Uint8Array {
     return concat(...this.messages);
   }
