@@ -32,6 +32,7 @@ const args = new Set(process.argv.slice(2));
 const postinstall = args.has("--postinstall");
 
 function fail(message) {
+  rmSync(`${target}.tmp`, { force: true });
   if (postinstall) {
     const bar = "!".repeat(78);
     console.warn(

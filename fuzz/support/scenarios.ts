@@ -85,7 +85,7 @@ export interface Recording {
   serverChunks: Uint8Array[];
 }
 
-/** Runs a whole connection (handshake, data both ways, close_notify both ways) and records it. */
+/** Runs a whole connection (handshake, data both ways, TLS 1.3 KeyUpdates, close_notify both ways) and records it. */
 export function record(setup: Setup): Recording {
   const c = setup.client();
   const s = setup.server();
@@ -114,6 +114,14 @@ export function record(setup: Setup): Recording {
   c.write(new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"));
   s.write(new TextEncoder().encode("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"));
   pump();
+  if (c.protocol === "TLSv1.3") {
+    // Post-handshake messages in both directions: KeyUpdate (one asking for an answer), more data.
+    c.updateKeys(true);
+    pump();
+    s.updateKeys(false);
+    s.write(new TextEncoder().encode("after key update"));
+    pump();
+  }
   c.close();
   pump();
   s.close();

@@ -80,7 +80,7 @@ test(`jazzer.js: every fuzz target runs ${SECONDS} s without a crash`, { timeout
     ],
     { encoding: "utf8", timeout: 540_000 },
   );
-  process.stdout.write(r.stdout.replace(/^/gm, "# "));
+  process.stdout.write(r.stdout);
   assert.equal(r.status, 0, `fuzzing found a crash or failed:\n${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, new RegExp(`${TARGETS.length}/${TARGETS.length} targets without a crash`));
 });
