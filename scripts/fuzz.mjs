@@ -100,7 +100,8 @@ function fuzzOne(target) {
     `-artifact_prefix=${artifacts}/`,
   ];
   const started = Date.now();
-  const logFile = join(artifacts, "fuzz.log");
+  const logFile = join(artifacts, `fuzz-${process.pid}.log`);
+  const before = new Set(readdirSync(artifacts));
   const fd = openSync(logFile, "w");
   if (!opts.ci) console.log(`fuzz ${target}: ${time} s, log in ${logFile}`);
   return new Promise((done) => {
@@ -108,7 +109,9 @@ function fuzzOne(target) {
     child.on("close", (code, signal) => {
       closeSync(fd);
       const log = readFileSync(logFile, "utf8");
-      const crashes = readdirSync(artifacts).filter((f) => /^(crash|timeout|oom|leak)-/.test(f));
+      const crashes = readdirSync(artifacts).filter(
+        (f) => !before.has(f) && /^(crash|timeout|oom|leak)-/.test(f),
+      );
       for (const f of crashes) copyFileSync(join(artifacts, f), join(crashDir, `${target}-${f}`));
       const runs = /Done (\d+) runs in (\d+) second/.exec(log);
       const covs = [...log.matchAll(/cov: (\d+) ft: (\d+)/g)];

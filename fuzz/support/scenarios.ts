@@ -7,7 +7,10 @@ import {
 } from "../../src/cli/demo-certs.js";
 import { ClientConfig, type ClientOptions, ServerConfig, type ServerOptions } from "../../src/config.js";
 import { ClientConnection, type Connection, ServerConnection } from "../../src/connection.js";
+import type { TLSSession } from "../../src/session/client-session.js";
 import { concat } from "../../src/wire/bytes.js";
+import "./clock.js";
+import { ResettableStore } from "./store.js";
 import { TransparentCrypto } from "./transparent-crypto.js";
 
 /**
@@ -19,6 +22,10 @@ export interface Scenario {
   name: string;
   client: ClientOptions;
   server: Partial<ServerOptions>;
+  /** The client offers the session of a first, full connection (made once per process). */
+  resume?: boolean;
+  /** 0-RTT data the client sends with its resuming ClientHello. */
+  earlyData?: string;
 }
 
 export const SERVER_NAME = "localhost";
@@ -37,6 +44,15 @@ export const SCENARIOS: readonly Scenario[] = [
     client: { groups: ["P-384"], cipherSuites: ["TLS_CHACHA20_POLY1305_SHA256"] },
     server: {},
   },
+  { name: "tls13-resume", client: {}, server: {}, resume: true },
+  { name: "tls12-resume", client: { maxVersion: "TLSv1.2" }, server: {}, resume: true },
+  {
+    name: "tls13-0rtt",
+    client: {},
+    server: { maxEarlyData: 1024 },
+    resume: true,
+    earlyData: "GET /early\r\n",
+  },
 ];
 
 /** A scenario's configs, each with its own deterministic crypto; build once and reuse. */
@@ -45,6 +61,8 @@ export class Setup {
   readonly serverCrypto = new TransparentCrypto("server");
   readonly clientConfig: ClientConfig;
   readonly serverConfig: ServerConfig;
+  private readonly store = new ResettableStore();
+  private session: TLSSession | undefined;
 
   constructor(readonly scenario: Scenario) {
     this.clientConfig = new ClientConfig({ ca: DEMO_ROOT_CA, ...scenario.client, crypto: this.clientCrypto });
@@ -52,20 +70,43 @@ export class Setup {
       cert: DEMO_SERVER_CERT,
       key: DEMO_SERVER_KEY,
       ...scenario.server,
+      sessionStore: this.store,
       crypto: this.serverCrypto,
     });
   }
 
   /** A fresh client whose bytes are the same on every call. */
   client(): ClientConnection {
+    if (this.scenario.resume && this.session === undefined) this.session = this.firstSession();
+    const session = this.session;
     this.clientCrypto.reset();
-    return new ClientConnection(this.clientConfig, { serverName: SERVER_NAME });
+    const early = this.scenario.earlyData;
+    return new ClientConnection(this.clientConfig, {
+      serverName: SERVER_NAME,
+      ...(session ? { session } : {}),
+      ...(early ? { earlyData: new TextEncoder().encode(early) } : {}),
+    });
   }
 
-  /** A fresh server whose bytes are the same on every call. */
+  /** A fresh server (with an empty session store) whose bytes are the same on every call. */
   server(): ServerConnection {
     this.serverCrypto.reset();
+    this.store.reset();
     return new ServerConnection(this.serverConfig);
+  }
+
+  /** The session a full connection leaves the client with (the last ticket). */
+  private firstSession(): TLSSession {
+    this.clientCrypto.reset();
+    const c = new ClientConnection(this.clientConfig, { serverName: SERVER_NAME });
+    const s = this.server();
+    let session: TLSSession | undefined;
+    c.on("session", (x) => {
+      session = x;
+    });
+    pumpAll(c, s, () => {});
+    if (!session) throw new Error(`${this.scenario.name}: the first connection left no session`);
+    return session;
   }
 }
 
@@ -91,22 +132,8 @@ export function record(setup: Setup): Recording {
   const s = setup.server();
   const clientChunks: Uint8Array[] = [];
   const serverChunks: Uint8Array[] = [];
-  const pump = () => {
-    for (let i = 0; i < 50; i++) {
-      const x = c.takeOutgoing();
-      const y = s.takeOutgoing();
-      if (x.length === 0 && y.length === 0) return;
-      if (x.length > 0) {
-        clientChunks.push(x);
-        s.receive(x);
-      }
-      if (y.length > 0) {
-        serverChunks.push(y);
-        c.receive(y);
-      }
-    }
-    throw new Error("pump did not settle");
-  };
+  const pump = () =>
+    pumpAll(c, s, (from, bytes) => (from === "client" ? clientChunks : serverChunks).push(bytes));
   pump();
   failed(c, setup.scenario.name);
   failed(s, setup.scenario.name);
@@ -134,6 +161,28 @@ export function record(setup: Setup): Recording {
     clientChunks,
     serverChunks,
   };
+}
+
+/** Moves bytes both ways until neither side has any; `seen` sees each chunk first. */
+function pumpAll(
+  c: Connection,
+  s: Connection,
+  seen: (from: "client" | "server", b: Uint8Array) => void,
+): void {
+  for (let i = 0; i < 50; i++) {
+    const x = c.takeOutgoing();
+    const y = s.takeOutgoing();
+    if (x.length === 0 && y.length === 0) return;
+    if (x.length > 0) {
+      seen("client", x);
+      s.receive(x);
+    }
+    if (y.length > 0) {
+      seen("server", y);
+      c.receive(y);
+    }
+  }
+  throw new Error("pump did not settle");
 }
 
 function failed(conn: Connection, name: string): void {

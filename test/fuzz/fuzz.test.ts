@@ -51,6 +51,7 @@ test("recorded flights in the corpus still complete their handshakes (determinis
       else conn.receive(input);
       assert.equal(conn.error, null, `${side}/${f} (${setup.scenario.name})`);
       assert.ok(conn.handshakeComplete, `${side}/${f} (${setup.scenario.name}) did not complete`);
+      assert.equal(conn.info?.resumed, setup.scenario.resume === true, `${side}/${f}: resumed`);
       seen.add(`${side}:${setup.scenario.name}`);
     }
   }
