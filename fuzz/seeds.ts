@@ -17,6 +17,7 @@ import { concat, fromHex } from "../src/wire/bytes.js";
 import { encode } from "../src/wire/writer.js";
 import { pemToDer } from "../src/x509/index.js";
 import * as RFC from "../test/vectors/rfc8448-data.js";
+import { RSA_ROOT_CA, RSA_SERVER_CERT } from "./support/rsa-pki.js";
 import { record, SCENARIOS, Setup } from "./support/scenarios.js";
 import { handshakeMessagesOf } from "./support/split.js";
 import { EXTENSION_TYPES } from "./targets/extensions.js";
@@ -147,6 +148,7 @@ for (const [level, desc] of [
 ] as const)
   add("alert", b(level, desc));
 const ders = [...pemToDer(DEMO_ROOT_CA), ...pemToDer(DEMO_SERVER_CERT), ...pemToDer(DEMO_CLIENT_CERT)];
+ders.push(...pemToDer(RSA_ROOT_CA), ...pemToDer(RSA_SERVER_CERT));
 ders.push(
   ...decodeCertificate13(fromHex(RFC.SIMPLE.certificate!).subarray(4), 10).entries.map((e) => e.cert),
 );

@@ -10,6 +10,7 @@ import { ClientConnection, type Connection, ServerConnection } from "../../src/c
 import type { TLSSession } from "../../src/session/client-session.js";
 import { concat } from "../../src/wire/bytes.js";
 import "./clock.js";
+import { RSA_ROOT_CA, RSA_SERVER_CERT, RSA_SERVER_KEY } from "./rsa-pki.js";
 import { ResettableStore } from "./store.js";
 import { TransparentCrypto } from "./transparent-crypto.js";
 
@@ -52,6 +53,16 @@ export const SCENARIOS: readonly Scenario[] = [
     server: { maxEarlyData: 1024 },
     resume: true,
     earlyData: "GET /early\r\n",
+  },
+  {
+    name: "tls12-rsa-kx",
+    client: {
+      maxVersion: "TLSv1.2",
+      ca: RSA_ROOT_CA,
+      enableLegacyRsaKeyExchange: true,
+      cipherSuites: ["TLS_RSA_WITH_AES_128_GCM_SHA256"],
+    },
+    server: { cert: RSA_SERVER_CERT, key: RSA_SERVER_KEY, enableLegacyRsaKeyExchange: true },
   },
 ];
 

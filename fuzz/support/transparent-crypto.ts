@@ -1,9 +1,16 @@
-import { createPrivateKey } from "node:crypto";
+import { constants, createPrivateKey, createPublicKey, publicEncrypt } from "node:crypto";
 import { p256, p384 } from "@noble/curves/nist.js";
 import { AlertDescription } from "../../src/alert.js";
 import { NamedGroup, SignatureScheme } from "../../src/constants.js";
 import { nodeCrypto } from "../../src/crypto/node.js";
-import type { Aead, AeadAlgorithm, CryptoProvider, KeyShare, PrivateKey } from "../../src/crypto/provider.js";
+import type {
+  Aead,
+  AeadAlgorithm,
+  CryptoProvider,
+  KeyShare,
+  PrivateKey,
+  PublicKey,
+} from "../../src/crypto/provider.js";
 import { TLSError } from "../../src/errors.js";
 import { concat, equalBytes } from "../../src/wire/bytes.js";
 
@@ -11,7 +18,7 @@ import { concat, equalBytes } from "../../src/wire/bytes.js";
  * A CryptoProvider for fuzzing the state machines, NOT for anything else: deterministic randomness
  * (a counter hashed with a seed, rewound by reset()), a fake key exchange whose shared secret is a
  * hash of both public shares, and an "AEAD" that leaves the plaintext as it is and appends an
- * all-zero tag (open() refuses any other tag), deterministic ECDSA. Hashes, HMAC, verification
+ * all-zero tag (open() refuses any other tag), deterministic ECDSA and RSA encryption padding. Hashes, HMAC, verification
  * and other signatures are node's.
  *
  * Why: a connection built on it after reset() sends the same bytes every time, so a flight recorded
@@ -81,7 +88,14 @@ export class TransparentCrypto implements CryptoProvider {
     return nodeCrypto.sign(scheme, key, data);
   }
   verify = nodeCrypto.verify;
-  rsaEncryptPkcs1 = nodeCrypto.rsaEncryptPkcs1;
+  /** RSAES-PKCS1-v1_5 with padding bytes from the deterministic stream (a recorded ClientKeyExchange replays). */
+  rsaEncryptPkcs1(key: PublicKey, data: Uint8Array): Uint8Array {
+    const k = (key.bits + 7) >> 3;
+    const ps = this.random(k - 3 - data.length).map((b) => b || 1);
+    const em = concat(Uint8Array.of(0, 2), ps, Uint8Array.of(0), data);
+    const pub = createPublicKey({ key: Buffer.from(key.spki), format: "der", type: "spki" });
+    return new Uint8Array(publicEncrypt({ key: pub, padding: constants.RSA_NO_PADDING }, em));
+  }
   rsaDecryptRaw = nodeCrypto.rsaDecryptRaw;
 
   private share(group: NamedGroup, role: "client" | "server"): Uint8Array {
