@@ -16,6 +16,5 @@ export function fuzz(data: Buffer): void {
   const w = watch(c);
   c.takeOutgoing();
   c.receive(input);
-  c.takeOutgoing();
-  checkConnection(c, w, input);
+  checkConnection(c, w, input, c.takeOutgoing());
 }

@@ -15,6 +15,5 @@ export function fuzz(data: Buffer): void {
   const w = watch(s);
   if (data[0] === 0xff) for (let i = 0; i < input.length; i++) s.receive(input.subarray(i, i + 1));
   else s.receive(input);
-  s.takeOutgoing();
-  checkConnection(s, w, input);
+  checkConnection(s, w, input, s.takeOutgoing());
 }
