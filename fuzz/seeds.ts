@@ -163,7 +163,8 @@ let total = 0;
 for (const [target, list] of seeds) {
   const dir = join(corpusDir, target);
   mkdirSync(dir, { recursive: true });
-  for (const f of readdirSync(dir)) rmSync(join(dir, f));
+  // Only generated seeds are replaced; regression-* inputs (crashes once found) stay.
+  for (const f of readdirSync(dir)) if (f.startsWith("seed-")) rmSync(join(dir, f));
   const names = new Set<string>();
   for (const s of list) {
     const name = `seed-${createHash("sha1").update(s).digest("hex").slice(0, 16)}`;

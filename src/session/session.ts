@@ -67,7 +67,10 @@ export function decodeSessionState(b: Uint8Array): SessionState {
   const extendedMasterSecret = r.u8() === 1;
   const serverName = fromUtf8.decode(r.vec16()) || undefined;
   const alpnProtocol = fromUtf8.decode(r.vec8()) || undefined;
-  const createdAt = r.u32() * 0x100000000 + r.u32();
+  const createdHigh = r.u32();
+  // Milliseconds since the epoch fit 53 bits; more would not survive encodeSessionState.
+  if (createdHigh > 0x1fffff) throw TLSError.local(AlertDescription.decode_error, "bad session time");
+  const createdAt = createdHigh * 0x100000000 + r.u32();
   const lifetime = r.u32();
   const ageAdd = r.u32();
   const maxEarlyData = r.u32();
