@@ -163,7 +163,8 @@ let total = 0;
 for (const [target, list] of seeds) {
   const dir = join(corpusDir, target);
   mkdirSync(dir, { recursive: true });
-  // Only generated seeds are replaced; regression-* inputs (crashes once found) stay.
+  // Only generated seeds are replaced; other inputs stay (regression-*: crashes once found;
+  // sha1 names: merged in by `npm run fuzz -- --merge`).
   for (const f of readdirSync(dir)) if (f.startsWith("seed-")) rmSync(join(dir, f));
   const names = new Set<string>();
   for (const s of list) {
