@@ -1,6 +1,6 @@
 import { AlertDescription } from "../alert.js";
 import { TLSError } from "../errors.js";
-import { fromUtf8, utf8 } from "../wire/bytes.js";
+import { utf8 } from "../wire/bytes.js";
 import { Reader } from "../wire/reader.js";
 import { encode } from "../wire/writer.js";
 
@@ -55,6 +55,17 @@ export function encodeSessionState(s: SessionState): Uint8Array {
   });
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** A name as encodeSessionState wrote it: UTF-8 that encodes back to the same bytes ("" = none). */
+function text(b: Uint8Array, what: string): string | undefined {
+  try {
+    return strictUtf8.decode(b) || undefined;
+  } catch {
+    throw TLSError.local(AlertDescription.decode_error, `session ${what} is not UTF-8`);
+  }
+}
+
 /** Decodes a session; a malformed one is an error the caller treats as "no session". */
 export function decodeSessionState(b: Uint8Array): SessionState {
   const r = new Reader(b);
@@ -65,9 +76,12 @@ export function decodeSessionState(b: Uint8Array): SessionState {
   const cipherSuite = r.u16();
   const secret = r.vec8(1);
   const extendedMasterSecret = r.u8() === 1;
-  const serverName = fromUtf8.decode(r.vec16()) || undefined;
-  const alpnProtocol = fromUtf8.decode(r.vec8()) || undefined;
-  const createdAt = r.u32() * 0x100000000 + r.u32();
+  const serverName = text(r.vec16(), "server name");
+  const alpnProtocol = text(r.vec8(), "ALPN protocol");
+  const createdHigh = r.u32();
+  // Milliseconds since the epoch fit 53 bits; more would not survive encodeSessionState.
+  if (createdHigh > 0x1fffff) throw TLSError.local(AlertDescription.decode_error, "bad session time");
+  const createdAt = createdHigh * 0x100000000 + r.u32();
   const lifetime = r.u32();
   const ageAdd = r.u32();
   const maxEarlyData = r.u32();
