@@ -1,4 +1,4 @@
-import { checkConnection, watch } from "../support/invariants.js";
+import { checkConnection, receiveAll, watch } from "../support/invariants.js";
 import { setupFor } from "../support/scenarios.js";
 
 /**
@@ -15,6 +15,6 @@ export function fuzz(data: Buffer): void {
   const c = setup.client();
   const w = watch(c);
   c.takeOutgoing();
-  c.receive(input);
+  receiveAll(c, input);
   checkConnection(c, w, input, c.takeOutgoing());
 }

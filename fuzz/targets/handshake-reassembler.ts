@@ -14,7 +14,7 @@ export function fuzz(data: Buffer): void {
   const input = new Uint8Array(data.subarray(1));
   const limit = [65536, 16, 300, 1 << 24][mode & 3]!;
   const step = 1 + (mode >> 2);
-  const r = new HandshakeReassembler(limit);
+  const r = new HandshakeReassembler({ maxHandshakeMessageSize: limit, maxCertificateChainSize: limit });
   const out: HandshakeMessage[] = [];
   const done = decodes(() => {
     for (let o = 0; o < input.length; o += step) {

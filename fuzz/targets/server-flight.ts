@@ -1,4 +1,4 @@
-import { checkConnection, watch } from "../support/invariants.js";
+import { checkConnection, receiveAll, watch } from "../support/invariants.js";
 import { setupFor } from "../support/scenarios.js";
 
 /**
@@ -14,6 +14,6 @@ export function fuzz(data: Buffer): void {
   const s = setup.server();
   const w = watch(s);
   if (data[0] === 0xff) for (let i = 0; i < input.length; i++) s.receive(input.subarray(i, i + 1));
-  else s.receive(input);
+  else receiveAll(s, input);
   checkConnection(s, w, input, s.takeOutgoing());
 }

@@ -254,7 +254,7 @@ test("record deframer and handshake reassembler: any chunking gives the same rec
   assert.ok(records.length >= 1);
   const handshake = concat(...records.filter((r) => r.type === 22).map((r) => r.fragment));
   const wholeMessages: Uint8Array[] = [];
-  const ra = new HandshakeReassembler(65536);
+  const ra = new HandshakeReassembler({ maxHandshakeMessageSize: 65536, maxCertificateChainSize: 65536 });
   ra.push(handshake);
   for (let m = ra.next(); m; m = ra.next()) wholeMessages.push(m.raw);
   assert.ok(wholeMessages.length >= 4, "ServerHello, Certificate, ServerKeyExchange, ServerHelloDone");
@@ -269,7 +269,7 @@ test("record deframer and handshake reassembler: any chunking gives the same rec
       }
       assert.deepEqual(got, records);
       assert.equal(d.buffered, 0);
-      const r2 = new HandshakeReassembler(65536);
+      const r2 = new HandshakeReassembler({ maxHandshakeMessageSize: 65536, maxCertificateChainSize: 65536 });
       const msgs: Uint8Array[] = [];
       for (const p of pieces(handshake, sizes, 1)) {
         r2.push(p);
