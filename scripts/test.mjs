@@ -2,7 +2,7 @@
 // Builds with tsc, then runs node:test over the compiled test files.
 // Usage: node scripts/test.mjs [unit|interop|<substring>...]
 // Node 20's --test neither globs nor picks up .ts files, so the file list is made here.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
@@ -47,14 +47,47 @@ function netnsWorks() {
   const probe = spawnSync("unshare", ["--net", "sh", "-c", "ip link set lo up"], { stdio: "ignore" });
   return probe.status === 0;
 }
-let r;
+// A watchdog: a run that goes past TYPETLS_TEST_DEADLINE minutes (default 15; CI allows 20 in all)
+// is stopped, after printing which test files were still running and where their processes wait,
+// so that a hang is a failure with a name rather than a stalled job.
+const deadlineMinutes = Number(process.env.TYPETLS_TEST_DEADLINE ?? "15");
+
+function describeStuck() {
+  const ps = spawnSync("ps", ["-eo", "pid,stat,etimes,time,wchan:24,args", "--sort=start_time"], {
+    encoding: "utf8",
+  });
+  const lines = (ps.stdout ?? "").split("\n").filter((l) => l.includes("/test/") || l.includes("typetls"));
+  console.error(`\ntest run still going after ${deadlineMinutes} minutes; processes:\n${lines.join("\n")}`);
+}
+
+let cmd = process.execPath;
+let args = nodeArgs;
+let env = process.env;
 if (netnsWorks()) {
   const quoted = [process.execPath, ...nodeArgs].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
-  r = spawnSync("unshare", ["--net", "sh", "-c", `ip link set lo up && exec ${quoted}`], {
-    stdio: "inherit",
-    env: { ...process.env, TYPETLS_IN_NETNS: "1" },
-  });
-} else {
-  r = spawnSync(process.execPath, nodeArgs, { stdio: "inherit" });
+  cmd = "unshare";
+  args = ["--net", "sh", "-c", `ip link set lo up && exec ${quoted}`];
+  env = { ...process.env, TYPETLS_IN_NETNS: "1" };
 }
-process.exit(r.status ?? 1);
+// Its own process group, so that the watchdog stops the test files' processes too.
+const child = spawn(cmd, args, { stdio: "inherit", env, detached: true });
+const watchdog = setTimeout(() => {
+  describeStuck();
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    child.kill("SIGKILL");
+  }
+}, deadlineMinutes * 60_000);
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {}
+    process.exit(1);
+  });
+}
+child.on("exit", (code, signal) => {
+  clearTimeout(watchdog);
+  process.exit(code ?? (signal ? 1 : 0));
+});
