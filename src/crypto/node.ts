@@ -93,8 +93,18 @@ function invalidShare(what: string): TLSError {
 // ---- key exchange -----------------------------------------------------------------------------
 
 function x25519Share(): { publicKey: Uint8Array; agree(peer: Uint8Array): Uint8Array } {
-  const { privateKey, publicKey } = nc.generateKeyPairSync("x25519");
-  const jwk = publicKey.export({ format: "jwk" });
+  // The private key is 32 random bytes (RFC 7748 §5; OpenSSL clamps them), imported as a JWK.
+  // Not generateKeyPairSync: on Node 20 a garbage collection during a later use of such a key can
+  // finalize the key-generation job, which then waits for the key's own lock — a deadlock of the
+  // whole process (seen here: ExportJWK -> GC -> ~KeyGenJob -> uv_mutex_lock).
+  const d = nc.randomBytes(32);
+  // For a private OKP key Node reads only `d`; `x` must be a string but is not used.
+  const privateKey = nc.createPrivateKey({
+    key: { kty: "OKP", crv: "X25519", d: d.toString("base64url"), x: "" },
+    format: "jwk",
+  });
+  d.fill(0);
+  const jwk = nc.createPublicKey(privateKey).export({ format: "jwk" });
   const raw = new Uint8Array(Buffer.from(jwk.x ?? "", "base64url"));
   return {
     publicKey: raw,
