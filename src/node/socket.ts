@@ -16,6 +16,13 @@ export interface SocketOptions {
    * allowHalfOpen too (createServer and connect make theirs so), or the peer's TCP FIN ends it.
    */
   allowHalfOpen?: boolean;
+  /**
+   * Bytes queued on the socket for a peer that does not read them, beyond which TypeTLS stops
+   * reading that peer until the queue drains: what it sends (KeyUpdate requests, say) then cannot
+   * make us queue answers without bound. Writes made by the application wait for 'drain' anyway
+   * (write() returns false); this also holds for an application that ignores that. Default 1 MiB.
+   */
+  maxQueuedOutput?: number;
 }
 
 /**
@@ -33,6 +40,7 @@ export class TLSSocket extends Duplex {
   private heldWrite: ((err?: Error | null) => void) | null = null;
   /** Records are left over after maxRecordsPerRead: processed on the next turn of the event loop. */
   private backlog: NodeJS.Immediate | undefined;
+  private readonly maxQueuedOutput: number;
 
   constructor(
     readonly socket: Socket,
@@ -40,6 +48,7 @@ export class TLSSocket extends Duplex {
     options: SocketOptions = {},
   ) {
     super({ allowHalfOpen: options.allowHalfOpen ?? false });
+    this.maxQueuedOutput = options.maxQueuedOutput ?? 1024 * 1024;
     const conn = connection;
     conn.on("outgoing", () => this.pump());
     // Backpressure, reading side: when the application's buffer is full the connection pauses
@@ -158,7 +167,8 @@ export class TLSSocket extends Duplex {
   private updateFlow(): void {
     const s = this.socket;
     if (s.destroyed) return;
-    const read = !this.connection.isPaused && !this.backlog && !s.writableNeedDrain;
+    const backedUp = s.writableNeedDrain && s.writableLength > this.maxQueuedOutput;
+    const read = !this.connection.isPaused && !this.backlog && !backedUp;
     if (read && s.isPaused()) s.resume();
     else if (!read && !s.isPaused()) s.pause();
   }

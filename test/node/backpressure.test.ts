@@ -132,6 +132,7 @@ describe("backpressure (Node adapter)", () => {
     const server = new TLSSocket(
       transport as unknown as net.Socket,
       new ServerConnection(new ServerConfig({ cert: DEMO_SERVER_CERT, key: DEMO_SERVER_KEY })),
+      { maxQueuedOutput: 32 * 1024 }, // (default 1 MiB; smaller here so that 5,000 rounds show it)
     );
     let rounds = 0;
     server.on("data", (d: Buffer) => {
