@@ -250,6 +250,13 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       if (this.info_ || this.compatCcsSeen || rec.fragment.length !== 1 || rec.fragment[0] !== 1) {
         throw TLSError.local(AlertDescription.unexpected_message, "ChangeCipherSpec in TLS 1.3");
       }
+      if (this.reassembler.hasPartial) {
+        // §5.1: no other record between the records of one handshake message.
+        throw TLSError.local(
+          AlertDescription.unexpected_message,
+          "ChangeCipherSpec record inside a fragmented handshake message",
+        );
+      }
       this.compatCcsSeen = true;
       return;
     }

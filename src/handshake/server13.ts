@@ -98,6 +98,8 @@ function readOffer(hello: ClientHello): Offered13 {
     );
   const groups = supportedGroups.decode(sg);
   const shares = keyShare.decodeClient(ks);
+  // Read even without a PSK: a malformed one (ke_modes<1..255> empty, say) is decode_error (§4.2.9).
+  clientPskModes(hello);
   for (const s of shares) {
     if (!groups.includes(s.group)) {
       throw TLSError.local(
@@ -238,6 +240,10 @@ class ExpectSecondClientHello implements HandshakeState {
       throw TLSError.local(AlertDescription.illegal_parameter, "second ClientHello does not offer TLS 1.3");
     }
     const offered = readOffer(hello);
+    if (findExtension(hello.extensions, ExtensionType.early_data)) {
+      // §4.2.10: "A client MUST NOT include the early_data extension in its followup ClientHello."
+      throw TLSError.local(AlertDescription.illegal_parameter, "early_data in the second ClientHello");
+    }
     if (
       !equalBytes(hello.sessionId, this.first.hello.sessionId) ||
       !equalBytes(hello.random, this.first.hello.random)

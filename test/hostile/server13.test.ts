@@ -862,6 +862,43 @@ table("1.3 server, second ClientHello", hostileClient13, [
       afterHrr(h);
       h.v.send(h.wire.plain(22, mutate.truncate(h.c.hello())));
     },
+  }, // §4.2.10: "A client MUST NOT include the early_data extension in its followup ClientHello" (as Go and rustls refuse it).
+  {
+    name: "early_data in the second ClientHello",
+    alert: A.illegal_parameter,
+    run: (h) => {
+      afterHrr(h);
+      ch(h, { exts: add([42, new Uint8Array(0)]) });
+    },
+  },
+]);
+
+table("1.3 server, strict framing and vectors", hostileClient13, [
+  // §4.2.9: PskKeyExchangeMode ke_modes<1..255>: empty is decode_error, with or without a PSK.
+  {
+    name: "empty psk_key_exchange_modes without a PSK",
+    alert: A.decode_error,
+    run: (h) => ch(h, { exts: add([45, vec8(new Uint8Array(0))]) }),
+  },
+  // §5.1: no record of another type between the records of one handshake message, not even the
+  // middlebox-compatibility ChangeCipherSpec.
+  {
+    name: "compatibility ChangeCipherSpec between two halves of the ClientHello",
+    alert: A.unexpected_message,
+    run: (h) => {
+      const hello = h.c.hello();
+      const cut = 40;
+      h.v.send(record(22, hello.subarray(0, cut)), record(20, u8(1)), record(22, hello.subarray(cut)));
+    },
+  },
+  {
+    name: "compatibility ChangeCipherSpec between two halves of the client Finished",
+    alert: A.unexpected_message,
+    run: (h) => {
+      toFinished(h);
+      const fin = h.c.finished();
+      h.v.send(h.wire.rec(22, fin.subarray(0, 10)), record(20, u8(1)), h.wire.rec(22, fin.subarray(10)));
+    },
   },
 ]);
 
