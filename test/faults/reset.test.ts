@@ -91,7 +91,8 @@ describe("our server, the peer resets", () => {
       raw.resetAndDestroy();
       await expectNoLeak(watched, base, "RST mid-transfer");
       assert.equal(errors.length, 1, "one tlsClientError");
-      assert.equal(errCode(errors[0]), "ECONNRESET");
+      // The echo may be writing when the RST lands: then the write fails first (EPIPE), else the read.
+      assert.ok(["ECONNRESET", "EPIPE"].includes(errCode(errors[0])), `got ${errCode(errors[0])}`);
       assert.equal(serverSide[0]?.destroyed, true);
     } finally {
       server.close();
