@@ -9,6 +9,11 @@ export interface HandshakeParams {
   concurrency: number;
   warmupMs: number;
   durationMs: number;
+  /**
+   * The window lasts at least this many connections, however long they take (tests on a busy
+   * machine use it so that their checks have samples; the bench itself leaves it at 0).
+   */
+  minConnections?: number;
 }
 
 export interface BulkParams {

@@ -296,18 +296,26 @@ async function runHandshakeClient(factory: ClientFactory, port: number, p: Hands
   let resumed = 0;
   let lastResumedWith = "";
 
+  // The window ends after durationMs, or later if fewer than minConnections completed in it.
+  let timeUp = false;
+  let endWindow = (): void => {};
   const windowOver = new Promise<void>((resolve) => {
+    endWindow = () => {
+      if (!inWindow || !timeUp || latencies.length < (p.minConnections ?? 0)) return;
+      inWindow = false;
+      stopped = true;
+      win = { ...win, t1: performance.now(), cpu: cpuSince(win.cpu0) };
+      send({ type: "window-end" });
+      profileStop().then(resolve, resolve);
+    };
     setTimeout(() => {
       win = { ...win, t0: performance.now(), cpu0: process.cpuUsage() };
       inWindow = true;
       profileStart();
       send({ type: "window-start" });
       setTimeout(() => {
-        inWindow = false;
-        stopped = true;
-        win = { ...win, t1: performance.now(), cpu: cpuSince(win.cpu0) };
-        send({ type: "window-end" });
-        profileStop().then(resolve, resolve);
+        timeUp = true;
+        endWindow();
       }, p.durationMs);
     }, p.warmupMs);
   });
@@ -328,6 +336,7 @@ async function runHandshakeClient(factory: ClientFactory, port: number, p: Hands
             resumed++;
             lastResumedWith = c.resumedWith;
           }
+          endWindow();
         }
       } catch (e) {
         errors++;
