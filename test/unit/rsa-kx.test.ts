@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   constants,
+  createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
@@ -15,8 +16,15 @@ import type { CryptoProvider } from "../../src/crypto/provider.js";
 import { decryptRsaPreMaster, makeRsaPreMaster, selectPreMaster } from "../../src/handshake/rsa-kx.js";
 import { standardPki } from "../fixtures/pki.js";
 
-const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-const key = nodeCrypto.importPrivateKey(privateKey.export({ type: "pkcs8", format: "pem" }) as string);
+// PEM straight from the generator, then a KeyObject of our own: a KeyObject that generateKeyPairSync
+// returned can deadlock Node 20 when a GC finalizes its generation job during a use (x25519-gc.test.ts).
+const { privateKey: privatePem } = generateKeyPairSync("rsa", {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  publicKeyEncoding: { type: "spki", format: "pem" },
+});
+const privateKey = createPrivateKey(privatePem);
+const key = nodeCrypto.importPrivateKey(privatePem);
 
 test("RSA key transport: a correctly encrypted pre-master secret comes back", () => {
   const { preMaster, encrypted } = makeRsaPreMaster(nodeCrypto, 0x0303, key.publicKey);
