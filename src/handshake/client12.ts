@@ -14,7 +14,7 @@ import { Aead12Protection } from "../record/protection.js";
 import type { SessionState } from "../session/session.js";
 import { type CipherSuite, suiteById } from "../suites.js";
 import { concat, equalBytes } from "../wire/bytes.js";
-import { expect, type PeerIdentity, RenegotiationRefusals, unexpected, verifyPeerChain } from "./common.js";
+import { expect, type PeerIdentity, renegotiationLimit, unexpected, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
 import { checkFinished12, sendFinished12 } from "./finished12.js";
 import { decodeCertificate12, encodeCertificate12 } from "./messages/certificate.js";
@@ -498,12 +498,13 @@ class ExpectFinished implements HandshakeState {
 /** After the handshake: a HelloRequest is answered with no_renegotiation (RFC 5746 is not used to renegotiate). */
 export class ClientEstablished12 implements HandshakeState {
   readonly name = "Established";
-  private readonly refusals = new RenegotiationRefusals();
+  private readonly renegotiations = renegotiationLimit();
   handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
     if (input.kind === "handshake" && input.msg.type === HandshakeType.hello_request) {
       decodeHelloRequest(input.msg.body);
       ctx.received("HelloRequest");
-      this.refusals.refuse(ctx);
+      this.renegotiations.spend(ctx);
+      ctx.warn(AlertDescription.no_renegotiation);
       return this;
     }
     throw unexpected(this.name, input);

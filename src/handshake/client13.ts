@@ -15,7 +15,7 @@ import { type CipherSuite13, suite13ById } from "../suites.js";
 import { constantTimeEqual, equalBytes } from "../wire/bytes.js";
 import { parseCertificate } from "../x509/certificate.js";
 import { helloWithPsk, type Offer13 } from "./client.js";
-import { expect, type PeerIdentity, unexpected, verifyPeerChain } from "./common.js";
+import { BurstLimit, expect, type PeerIdentity, unexpected, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
 import {
   exporter13,
@@ -630,17 +630,14 @@ export function checkFinished13(
   ctx.transcript.add(msg.raw);
 }
 
-/** How many post-handshake messages (KeyUpdate, NewSessionTicket) a peer may send between two application data records. */
-const MAX_POST_HANDSHAKE_BURST = 32;
-
 /**
  * After a TLS 1.3 handshake, both roles: KeyUpdate (§4.6.3), and for the client NewSessionTicket
  * (§4.6.1). Anything else is unexpected_message (we offer no post-handshake authentication).
  */
 export class Established13 implements HandshakeState {
   readonly name = "Established";
-  private burst = 0;
-  private lastAppData = -1;
+  /** KeyUpdates and NewSessionTickets between two application data records. */
+  private readonly burst = new BurstLimit(32, "too many post-handshake messages without application data");
 
   constructor(
     private readonly role: "client" | "server",
@@ -657,24 +654,11 @@ export class Established13 implements HandshakeState {
     } | null,
   ) {}
 
-  private budget(ctx: HandshakeContext): void {
-    if (ctx.appDataRecords !== this.lastAppData) {
-      this.lastAppData = ctx.appDataRecords;
-      this.burst = 0;
-    }
-    if (++this.burst > MAX_POST_HANDSHAKE_BURST) {
-      throw TLSError.local(
-        AlertDescription.unexpected_message,
-        "too many post-handshake messages without application data",
-      );
-    }
-  }
-
   handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
     if (input.kind !== "handshake") throw unexpected(this.name, input);
     const msg = input.msg;
     if (msg.type === HandshakeType.key_update) {
-      this.budget(ctx);
+      this.burst.spend(ctx);
       const requested = decodeKeyUpdate(msg.body);
       ctx.received("KeyUpdate", { request: requested ? "update_requested" : "update_not_requested" });
       const old = this.readSecret;
@@ -686,7 +670,7 @@ export class Established13 implements HandshakeState {
       return this;
     }
     if (msg.type === HandshakeType.new_session_ticket && this.role === "client" && this.tickets) {
-      this.budget(ctx);
+      this.burst.spend(ctx);
       const nst = decodeNewSessionTicket13(msg.body);
       const ed = findExtension(nst.extensions, ExtensionType.early_data);
       const maxEarlyData =

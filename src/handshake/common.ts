@@ -22,27 +22,31 @@ export function expect(state: string, input: Incoming, type: HandshakeType): Han
   return input.msg;
 }
 
-/** Renegotiation attempts (TLS 1.2) a peer may make between two application data records. */
-const MAX_RENEGOTIATION_REFUSALS = 8;
-
 /**
- * TLS 1.2 renegotiation is refused with a no_renegotiation warning each time; a peer that keeps
- * asking without sending data in between is flooding us (unexpected_message, as for other floods).
+ * A flood guard for what a peer may send after the handshake without application data in
+ * between (KeyUpdates, tickets, renegotiation attempts): more than `max` is unexpected_message.
  */
-export class RenegotiationRefusals {
+export class BurstLimit {
   private count = 0;
   private lastAppData = -1;
-  refuse(ctx: HandshakeContext): void {
+  constructor(
+    private readonly max: number,
+    private readonly message: string,
+  ) {}
+  spend(ctx: HandshakeContext): void {
     if (ctx.appDataRecords !== this.lastAppData) {
       this.lastAppData = ctx.appDataRecords;
       this.count = 0;
     }
-    if (++this.count > MAX_RENEGOTIATION_REFUSALS) {
-      throw TLSError.local(AlertDescription.unexpected_message, "too many renegotiation attempts");
-    }
-    ctx.warn(AlertDescription.no_renegotiation);
+    if (++this.count > this.max) throw TLSError.local(AlertDescription.unexpected_message, this.message);
   }
 }
+
+/**
+ * TLS 1.2 renegotiation is refused with a no_renegotiation warning each time; more than 8 attempts
+ * without data in between is a flood.
+ */
+export const renegotiationLimit = (): BurstLimit => new BurstLimit(8, "too many renegotiation attempts");
 
 export interface PeerIdentity {
   certificates: Certificate[];

@@ -15,7 +15,7 @@ import { Aead12Protection } from "../record/protection.js";
 import { type CipherSuite, TLS_EMPTY_RENEGOTIATION_INFO_SCSV } from "../suites.js";
 import { concat } from "../wire/bytes.js";
 import { checkHostname } from "../x509/hostname.js";
-import { expect, type PeerIdentity, RenegotiationRefusals, unexpected, verifyPeerChain } from "./common.js";
+import { expect, type PeerIdentity, renegotiationLimit, unexpected, verifyPeerChain } from "./common.js";
 import type { HandshakeContext, HandshakeState, Incoming } from "./context.js";
 import { checkFinished12, sendFinished12 } from "./finished12.js";
 import { decodeCertificate12, encodeCertificate12 } from "./messages/certificate.js";
@@ -507,11 +507,12 @@ class ExpectFinished implements HandshakeState {
 /** After the handshake: a new ClientHello (renegotiation) is refused with no_renegotiation. */
 export class ServerEstablished12 implements HandshakeState {
   readonly name = "Established";
-  private readonly refusals = new RenegotiationRefusals();
+  private readonly renegotiations = renegotiationLimit();
   handle(ctx: HandshakeContext, input: Incoming): HandshakeState {
     if (input.kind === "handshake" && input.msg.type === HandshakeType.client_hello) {
       ctx.received("ClientHello", { renegotiation: "refused" });
-      this.refusals.refuse(ctx);
+      this.renegotiations.spend(ctx);
+      ctx.warn(AlertDescription.no_renegotiation);
       return this;
     }
     throw unexpected(this.name, input);
