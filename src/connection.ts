@@ -352,9 +352,10 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
   }
 
   /**
-   * RFC 8446 Appendix A.1: a TLS 1.3 client sends under its handshake keys only once it has the
-   * server Finished, so its alert about our first flight (a certificate it rejects, ...) comes
-   * unprotected. The server takes such an alert until a protected record from the client arrives.
+   * RFC 8446 Appendix A.1 has a TLS 1.3 client change its write keys only once it has the server
+   * Finished, so some clients (not ours: it changes them at the ServerHello) send their alert about
+   * our first flight (a certificate they reject, ...) unprotected. The server takes such an alert
+   * until a protected record from the client arrives.
    */
   private isClientPlaintextAlert(rec: TLSRecord): boolean {
     return (
@@ -571,13 +572,15 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
     });
   }
 
-  private writeRecords(type: ContentType, data: Uint8Array): void {
+  /** Cuts `data` into records, protected under the current write keys unless `plain`. */
+  private writeRecords(type: ContentType, data: Uint8Array, plain = false): void {
     for (let off = 0; off < data.length || (off === 0 && data.length === 0); off += MAX_PLAINTEXT) {
       const chunk = data.subarray(off, Math.min(off + MAX_PLAINTEXT, data.length));
       if (type === ContentType.application_data && this.version === 0x0304) this.keyUsageCheck();
+      const protection = plain ? null : this.writeProtection;
       let rec: Uint8Array;
-      if (this.writeProtection) {
-        rec = this.writeProtection.sealRecord(type, this.recordVersion, chunk);
+      if (protection) {
+        rec = protection.sealRecord(type, this.recordVersion, chunk);
       } else {
         rec = new Uint8Array(5 + chunk.length);
         rec.set(recordHeader(type, this.recordVersion, chunk.length), 0);
@@ -594,6 +597,12 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
     if (p && p.sequence >= KEY_USAGE_LIMIT && this.info_ && this.state?.requestKeyUpdate) {
       this.state.requestKeyUpdate(this.ctx, false);
     }
+  }
+
+  /** New write keys; the old ones are zeroed (nothing more is sent under them). */
+  private setWriteProtection(protection: RecordProtection | null): void {
+    this.writeProtection?.wipe();
+    this.writeProtection = protection;
   }
 
   private flushHandshake(): void {
@@ -703,22 +712,17 @@ export abstract class Connection extends Emitter<ConnectionEvents> {
       sendChangeCipherSpec(protection: RecordProtection) {
         self.flushHandshake();
         self.writeRecords(ContentType.change_cipher_spec, Uint8Array.of(1));
-        self.writeProtection?.wipe();
-        self.writeProtection = protection;
+        self.setWriteProtection(protection);
         self.emit("trace", { direction: "send", message: "ChangeCipherSpec", fields: {} });
       },
       changeWriteProtection(protection: RecordProtection | null) {
         self.flushHandshake();
-        self.writeProtection?.wipe();
-        self.writeProtection = protection;
+        self.setWriteProtection(protection);
       },
       sendCompatibilityCcs() {
         self.flushHandshake();
         // Never protected, whatever keys the write side has (RFC 8446 §5).
-        const protection = self.writeProtection;
-        self.writeProtection = null;
-        self.writeRecords(ContentType.change_cipher_spec, Uint8Array.of(1));
-        self.writeProtection = protection;
+        self.writeRecords(ContentType.change_cipher_spec, Uint8Array.of(1), true);
         self.emit("trace", {
           direction: "send",
           message: "ChangeCipherSpec",
