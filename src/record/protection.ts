@@ -51,16 +51,59 @@ const WIPED: Aead = {
   },
 };
 
+/** What both record formats share: a cipher under one key, its IV, and the sequence number. */
+abstract class SequencedAead {
+  protected seq = 0n;
+  protected aead: Aead;
+
+  constructor(
+    crypto: CryptoProvider,
+    algorithm: AeadAlgorithm,
+    key: Uint8Array,
+    protected readonly iv: Uint8Array,
+  ) {
+    this.aead = crypto.aead(algorithm, key);
+  }
+
+  get sequence(): bigint {
+    return this.seq;
+  }
+
+  /** The current sequence number; never the last one, so it and the nonce never wrap (RFC 5246 §6.1, RFC 8446 §5.3). */
+  protected currentSeq(): bigint {
+    if (this.seq >= SEQ_MAX)
+      throw TLSError.local(AlertDescription.internal_error, "record sequence number exhausted");
+    return this.seq;
+  }
+
+  /** iv XOR (0^4 || seq) (RFC 8446 §5.3, RFC 7905 §2). */
+  protected xorNonce(seq: bigint): Uint8Array {
+    const n = new Uint8Array(12);
+    new DataView(n.buffer).setBigUint64(4, seq);
+    for (let i = 0; i < 12; i++) n[i]! ^= this.iv[i]!;
+    return n;
+  }
+
+  wipe(): void {
+    this.iv.fill(0);
+    this.aead = WIPED;
+    this.seq = SEQ_MAX;
+  }
+
+  /** For tests: start from a given sequence number. */
+  setSequenceForTest(seq: bigint): void {
+    this.seq = seq;
+  }
+}
+
 /**
  * TLS 1.2 AEAD record protection (RFC 5246 §6.2.3.3):
  *   additional_data = seq_num + TLSCompressed.type + TLSCompressed.version + TLSCompressed.length
  *   AES-GCM (RFC 5288 §3): nonce = salt[4] || nonce_explicit[8]; we send seq_num as nonce_explicit.
  *   ChaCha20-Poly1305 (RFC 7905 §2): nonce = iv[12] XOR (0^4 || seq_num); nothing explicit.
  */
-export class Aead12Protection implements RecordProtection {
+export class Aead12Protection extends SequencedAead implements RecordProtection {
   readonly version = 0x0303;
-  private seq = 0n;
-  private aead: Aead;
   private readonly aad = new Uint8Array(13);
   private readonly aadView = new DataView(this.aad.buffer);
 
@@ -68,31 +111,26 @@ export class Aead12Protection implements RecordProtection {
     crypto: CryptoProvider,
     private readonly suite: CipherSuite,
     key: Uint8Array,
-    private readonly iv: Uint8Array,
+    iv: Uint8Array,
   ) {
-    this.aead = crypto.aead(suite.aead, key);
+    super(crypto, suite.aead, key, iv);
   }
 
   private nextSeq(): bigint {
-    const s = this.seq;
-    // Never wrap: the sequence number (and with it the nonce) would repeat (RFC 5246 §6.1).
-    if (s >= SEQ_MAX)
-      throw TLSError.local(AlertDescription.internal_error, "record sequence number exhausted");
+    const s = this.currentSeq();
     this.seq = s + 1n;
     return s;
   }
 
   private nonce(seq: bigint, explicit?: Uint8Array): Uint8Array {
-    const n = new Uint8Array(12);
     if (this.suite.explicitNonceLength > 0) {
+      const n = new Uint8Array(12);
       n.set(this.iv.subarray(0, 4), 0);
       if (explicit) n.set(explicit, 4);
       else new DataView(n.buffer).setBigUint64(4, seq);
       return n;
     }
-    new DataView(n.buffer).setBigUint64(4, seq);
-    for (let i = 0; i < 12; i++) n[i]! ^= this.iv[i]!;
-    return n;
+    return this.xorNonce(seq);
   }
 
   private setAad(seq: bigint, type: number, version: number, length: number): Uint8Array {
@@ -144,21 +182,6 @@ export class Aead12Protection implements RecordProtection {
       throw TLSError.local(AlertDescription.record_overflow, "decrypted record exceeds 2^14 bytes");
     return pt;
   }
-
-  get sequence(): bigint {
-    return this.seq;
-  }
-
-  wipe(): void {
-    this.iv.fill(0);
-    this.aead = WIPED;
-    this.seq = SEQ_MAX;
-  }
-
-  /** For tests: start from a given sequence number. */
-  setSequenceForTest(seq: bigint): void {
-    this.seq = seq;
-  }
 }
 
 /**
@@ -167,30 +190,14 @@ export class Aead12Protection implements RecordProtection {
  *   TLSCiphertext: opaque_type = application_data(23), legacy_record_version = 0x0303, encrypted_record.
  *   nonce = iv XOR (0^4 || seq_num);  additional_data = the 5-byte record header.
  */
-export class Aead13Protection implements RecordProtection {
+export class Aead13Protection extends SequencedAead implements RecordProtection {
   readonly version = 0x0304;
-  private seq = 0n;
-  private aead: Aead;
-
-  constructor(
-    crypto: CryptoProvider,
-    aead: AeadAlgorithm,
-    key: Uint8Array,
-    private readonly iv: Uint8Array,
-  ) {
-    this.aead = crypto.aead(aead, key);
-  }
 
   /** The nonce for the current sequence number; `advance` moves on (a record that fails to open does not). */
   private nonce(advance = true): Uint8Array {
-    const s = this.seq;
-    if (s >= SEQ_MAX)
-      throw TLSError.local(AlertDescription.internal_error, "record sequence number exhausted");
+    const s = this.currentSeq();
     if (advance) this.seq = s + 1n;
-    const n = new Uint8Array(12);
-    new DataView(n.buffer).setBigUint64(4, s);
-    for (let i = 0; i < 12; i++) n[i]! ^= this.iv[i]!;
-    return n;
+    return this.xorNonce(s);
   }
 
   seal(
@@ -244,19 +251,5 @@ export class Aead13Protection implements RecordProtection {
     if (end < 0)
       throw TLSError.local(AlertDescription.unexpected_message, "record with no content type (all padding)");
     return { type: inner[end]!, fragment: inner.subarray(0, end) };
-  }
-
-  get sequence(): bigint {
-    return this.seq;
-  }
-
-  wipe(): void {
-    this.iv.fill(0);
-    this.aead = WIPED;
-    this.seq = SEQ_MAX;
-  }
-
-  setSequenceForTest(seq: bigint): void {
-    this.seq = seq;
   }
 }
