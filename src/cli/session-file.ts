@@ -3,12 +3,13 @@
  * line. The file holds the session's secret, so it is written with mode 0600, and replaced
  * atomically (a reader never sees half a session).
  */
-import { chmodSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { ClientConfig } from "../config.js";
 import { ProtocolVersion } from "../constants.js";
 import { TLSError } from "../errors.js";
 import { TLSSession } from "../session/client-session.js";
 import { suite13ById, suiteById } from "../suites.js";
+import { writePrivateFile } from "./private-file.js";
 
 /** Reads a session; any problem is a reason (the caller warns and does a full handshake). */
 export function readSessionFile(path: string): { session: TLSSession } | { problem: string } {
@@ -86,17 +87,5 @@ export function describeSession(session: TLSSession): string {
 
 /** Writes one line of base64, mode 0600, replacing the file atomically. */
 export function writeSessionFile(path: string, session: TLSSession): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, `${session.toString()}\n`, { mode: 0o600 });
-    chmodSync(tmp, 0o600); // the mode of writeFileSync applies only to a new file
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing to clean up
-    }
-    throw e;
-  }
+  writePrivateFile(path, `${session.toString()}\n`);
 }

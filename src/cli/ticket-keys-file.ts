@@ -10,19 +10,11 @@
  *   servers do not both rotate. The others notice the file changed (it is polled) and load it: a
  *   ticket sealed by any of them opens on all of them.
  */
-import {
-  closeSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import type { CryptoProvider } from "../crypto/provider.js";
 import { type TicketKey, TicketKeyRing } from "../session/ticket-keys.js";
 import { UsageError } from "./args.js";
+import { writePrivateFile } from "./private-file.js";
 
 /** A lock older than this is left over from a crashed process and is taken over. */
 const STALE_LOCK_MS = 10_000;
@@ -39,22 +31,6 @@ function parseKeys(path: string, text: string): TicketKey[] {
     return TicketKeyRing.parse(text);
   } catch (e) {
     throw new UsageError(`--ticket-keys ${path}: ${errCode(e)}`);
-  }
-}
-
-/** Writes `text` to `path` with mode 0600 via a temporary file and rename (readers never see half). */
-function writeAtomically(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, text, { mode: 0o600 });
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing to clean up
-    }
-    throw e;
   }
 }
 
@@ -143,7 +119,7 @@ export class TicketKeyFile {
       this.reloadIfChanged();
       if (now - (this.ring.all[0]?.createdAt ?? 0) < periodMs) return false;
       this.ring.rotate();
-      writeAtomically(this.path, `${this.ring.toJSON()}\n`);
+      writePrivateFile(this.path, `${this.ring.toJSON()}\n`);
       this.mtimeMs = this.stat();
       return true;
     } finally {
