@@ -4,19 +4,12 @@
  * `raw` bytes may carry any length the script wants to lie about.
  */
 
+import { concat } from "../../src/wire/bytes.js";
+
 export type Bytes = Uint8Array;
 
-export function cat(...parts: Bytes[]): Bytes {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+/** The parts one after another (the wire's own concat: nothing about TLS in it). */
+export const cat: (...parts: Bytes[]) => Bytes = concat;
 
 export const u8 = (v: number): Bytes => Uint8Array.of(v & 0xff);
 export const u16 = (v: number): Bytes => Uint8Array.of((v >> 8) & 0xff, v & 0xff);
