@@ -96,10 +96,3 @@ export function lastAlert(bytes: Uint8Array): number | undefined {
   if (type === 23 && last.length === 2 + 1 + 16 && last[2] === 21) return last[1];
   return undefined;
 }
-
-/** Gives `bytes` to `conn` and lets it process all of them (receive() does maxRecordsPerRead records at a time). */
-export function receiveAll(conn: Connection, bytes: Uint8Array): void {
-  let done = conn.receive(bytes);
-  while (!done && !conn.isPaused && !conn.isWaiting && conn.connectionState !== "closed")
-    done = conn.receive();
-}

@@ -1,4 +1,5 @@
-import { checkConnection, receiveAll, watch } from "../support/invariants.js";
+import { feed } from "../../test/unit/pair.js";
+import { checkConnection, watch } from "../support/invariants.js";
 import { setupFor } from "../support/scenarios.js";
 
 /**
@@ -15,6 +16,6 @@ export function fuzz(data: Buffer): void {
   const c = setup.client();
   const w = watch(c);
   c.takeOutgoing();
-  receiveAll(c, input);
+  feed(c, input);
   checkConnection(c, w, input, c.takeOutgoing());
 }

@@ -1,4 +1,5 @@
-import { checkConnection, receiveAll, watch } from "../support/invariants.js";
+import { feed } from "../../test/unit/pair.js";
+import { checkConnection, watch } from "../support/invariants.js";
 import { setupFor } from "../support/scenarios.js";
 
 /**
@@ -14,6 +15,6 @@ export function fuzz(data: Buffer): void {
   const s = setup.server();
   const w = watch(s);
   if (data[0] === 0xff) for (let i = 0; i < input.length; i++) s.receive(input.subarray(i, i + 1));
-  else receiveAll(s, input);
+  else feed(s, input);
   checkConnection(s, w, input, s.takeOutgoing());
 }
