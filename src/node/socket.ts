@@ -173,11 +173,12 @@ export class TLSSocket extends Duplex {
     else if (!read && !s.isPaused()) s.pause();
   }
 
+  /** The pending write, held for the handshake or waiting for drain, fails with `err`. */
   private failWrites(err: Error): void {
-    const held = this.heldWrite ?? this.waitingDrain;
+    const held = this.heldWrite;
     this.heldWrite = null;
-    this.waitingDrain = null;
     held?.(err);
+    this.releaseWrite(err);
   }
 
   private clearTimer(): void {
